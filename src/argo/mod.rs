@@ -1,0 +1,1 @@
+//! Argo Rollouts metric-provider plugin adapter (owner: Argo work).

@@ -1,0 +1,26 @@
+//! HashiCorp go-plugin's net/rpc transport, server side: the handshake line, a yamux server
+//! session on a Unix socket, the MuxBroker, the `Control`/`Dispenser` services and a net/rpc
+//! server for the dispensed plugin. It speaks gob through `crate::gob` and knows nothing of
+//! Argo: the plugin's methods arrive through [`RpcService`].
+
+use std::future::Future;
+use std::pin::Pin;
+
+/// A boxed future, so [`RpcService`] stays object-safe.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A reply value and the schema the encoder describes it with.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    /// Shape of the reply type (e.g. Argo's `Measurement`).
+    pub schema: crate::gob::Schema,
+    /// The reply value.
+    pub value: crate::gob::Value,
+}
+
+/// The dispensed plugin: net/rpc calls `<service>.<method>` land here with the decoded gob
+/// argument. An `Err` becomes a net/rpc error response (with the empty-struct body Go sends).
+pub trait RpcService: Send + Sync + 'static {
+    /// Handle one call; `method` is without the service prefix (e.g. `Run`).
+    fn call(&self, method: &str, arg: crate::gob::Value) -> BoxFuture<'_, Result<Reply, String>>;
+}

@@ -1,0 +1,1 @@
+//! Data sources: recorded series files now, Prometheus later.
