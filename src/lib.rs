@@ -7,5 +7,6 @@ pub mod argo;
 pub mod cli;
 pub mod gob;
 pub mod goplugin;
+pub mod simulate;
 pub mod source;
 pub mod stats;

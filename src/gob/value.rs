@@ -127,7 +127,11 @@ impl GoTime {
             Some(off) => {
                 let minutes = (off / 60) as i16;
                 let secs = (off % 60) as i8;
-                if secs == 0 { (1, minutes, 0) } else { (2, minutes, secs) }
+                if secs == 0 {
+                    (1, minutes, 0)
+                } else {
+                    (2, minutes, secs)
+                }
             }
         };
         let mut out = Vec::with_capacity(16);
@@ -161,7 +165,11 @@ impl GoTime {
         let offset_seconds = if minutes == -1 {
             None
         } else {
-            let extra = if version == 2 { bytes[15] as i8 as i32 } else { 0 };
+            let extra = if version == 2 {
+                bytes[15] as i8 as i32
+            } else {
+                0
+            };
             Some(minutes as i32 * 60 + extra)
         };
         Some(GoTime {
@@ -179,11 +187,17 @@ mod tests {
     #[test]
     fn time_matches_go_bytes_from_spec() {
         // 2024-01-02T03:04:05Z, observed from Go (argo-plugin-protocol.md §5.7).
-        let t = GoTime { unix_seconds: 1_704_164_645, nanos: 0, offset_seconds: None };
+        let t = GoTime {
+            unix_seconds: 1_704_164_645,
+            nanos: 0,
+            offset_seconds: None,
+        };
         let bytes = t.to_go_bytes();
         assert_eq!(
             bytes,
-            [0x01, 0, 0, 0, 0x0e, 0xdd, 0x25, 0x74, 0x25, 0, 0, 0, 0, 0xff, 0xff]
+            [
+                0x01, 0, 0, 0, 0x0e, 0xdd, 0x25, 0x74, 0x25, 0, 0, 0, 0, 0xff, 0xff
+            ]
         );
         assert_eq!(GoTime::from_go_bytes(&bytes), Some(t));
     }

@@ -176,7 +176,9 @@ pub enum StatsError {
         why: String,
     },
     /// Arms of a paired/aligned input have different lengths.
-    #[error("canary and baseline series must have the same number of intervals ({canary} vs {baseline})")]
+    #[error(
+        "canary and baseline series must have the same number of intervals ({canary} vs {baseline})"
+    )]
     LengthMismatch {
         /// Canary length.
         canary: usize,

@@ -1,1 +1,1 @@
-//! TODO(owner helper): see ARCHITECTURE.md
+//! Special functions shared by the methods (owner: stats-classic).
