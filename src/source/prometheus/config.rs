@@ -254,9 +254,13 @@ mod tests {
         let s = Secret::new("hunter2-token");
         assert_eq!(format!("{s:?}"), "Secret(***)");
         let mut cfg = PrometheusConfig::with_address("http://p");
-        cfg.headers.insert("X-Api-Key".into(), "key-value-123".into());
+        cfg.headers
+            .insert("X-Api-Key".into(), "key-value-123".into());
         let dbg = format!("{cfg:?}");
-        assert!(dbg.contains("X-Api-Key") && !dbg.contains("key-value-123"), "{dbg}");
+        assert!(
+            dbg.contains("X-Api-Key") && !dbg.contains("key-value-123"),
+            "{dbg}"
+        );
     }
 
     #[test]

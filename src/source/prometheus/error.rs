@@ -79,7 +79,9 @@ pub enum SourceError {
         error: String,
     },
     /// The body is not the Prometheus API JSON.
-    #[error("prometheus {address}: HTTP {status}: response is not Prometheus API JSON ({cause}); body starts with {snippet:?}")]
+    #[error(
+        "prometheus {address}: HTTP {status}: response is not Prometheus API JSON ({cause}); body starts with {snippet:?}"
+    )]
     Garbage {
         /// Prometheus base URL.
         address: String,

@@ -159,9 +159,8 @@ impl PrometheusSource {
             let pem = std::fs::read(path).map_err(|e| {
                 config_error(format!("cannot read ca_file {}: {e}", path.display()))
             })?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-                config_error(format!("ca_file {} is not PEM: {e}", path.display()))
-            })?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|e| config_error(format!("ca_file {} is not PEM: {e}", path.display())))?;
             if certs.is_empty() {
                 return Err(config_error(format!(
                     "ca_file {} holds no certificate",
@@ -302,10 +301,7 @@ impl PrometheusSource {
                 let (metric, samples) = rv.into_inner();
                 RawSeries {
                     labels: metric.into_iter().collect(),
-                    samples: samples
-                        .iter()
-                        .map(|s| (s.timestamp(), s.value()))
-                        .collect(),
+                    samples: samples.iter().map(|s| (s.timestamp(), s.value())).collect(),
                 }
             })
             .collect())
@@ -447,7 +443,11 @@ impl PrometheusSource {
 
     /// One API call with the whole exchange (connect, send, wait, read body) bounded by the
     /// per-query timeout. POST first (no URL length limit), GET on 405/501 as Argo does.
-    async fn exchange<P, PF, G, GF>(&self, post: P, get: G) -> Result<serde_json::Value, SourceError>
+    async fn exchange<P, PF, G, GF>(
+        &self,
+        post: P,
+        get: G,
+    ) -> Result<serde_json::Value, SourceError>
     where
         P: FnOnce() -> PF,
         PF: Future<Output = Result<reqwest::Response, prometheus_http_query::Error>>,
@@ -562,8 +562,11 @@ fn render_arm(arm: &ArmQuery, vars: &BTreeMap<String, String>) -> Result<ArmQuer
 }
 
 fn sensitive(value: &str, what: &str) -> Result<HeaderValue, SourceError> {
-    let mut v = HeaderValue::from_str(value)
-        .map_err(|_| config_error(format!("{what} contains characters not allowed in a header")))?;
+    let mut v = HeaderValue::from_str(value).map_err(|_| {
+        config_error(format!(
+            "{what} contains characters not allowed in a header"
+        ))
+    })?;
     v.set_sensitive(true);
     Ok(v)
 }
@@ -630,7 +633,10 @@ mod tests {
         let w = s.window(&["increase(x[1m])"], 0, 6000, None).unwrap();
         assert_eq!((w.step.as_secs(), w.intervals()), (60, 100));
         let e = s.window(&["increase(x[1m])"], 0, 6060, None).unwrap_err();
-        assert!(matches!(e, SourceError::TooManyPoints { intervals: 101, .. }));
+        assert!(matches!(
+            e,
+            SourceError::TooManyPoints { intervals: 101, .. }
+        ));
         assert!(s.window(&["x"], 10, 5, None).is_err());
         let debug = format!("{s:?}");
         assert!(debug.contains("127.0.0.1:9"));

@@ -14,7 +14,9 @@ use thiserror::Error;
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum TemplateError {
     /// `{{name}}` with no value supplied.
-    #[error("query template uses {{{{{name}}}}} but no variable `{name}` is defined (known: {known})")]
+    #[error(
+        "query template uses {{{{{name}}}}} but no variable `{name}` is defined (known: {known})"
+    )]
     UnknownVariable {
         /// The variable name.
         name: String,
@@ -81,7 +83,8 @@ mod tests {
     #[test]
     fn substitutes_and_keeps_promql_braces() {
         let v = vars(&[("track", "canary"), ("svc.name", "api")]);
-        let q = "sum(increase(http_requests_total{track=\"{{track}}\",svc=\"{{ svc.name }}\"}[1m]))";
+        let q =
+            "sum(increase(http_requests_total{track=\"{{track}}\",svc=\"{{ svc.name }}\"}[1m]))";
         assert_eq!(
             render(q, &v).unwrap(),
             "sum(increase(http_requests_total{track=\"canary\",svc=\"api\"}[1m]))"

@@ -108,11 +108,22 @@ mod tests {
 
     #[test]
     fn step_choice_and_grid() {
-        let s = choose_step(None, &["increase(a[1m])", "rate(b[2m])"], Duration::from_secs(7));
+        let s = choose_step(
+            None,
+            &["increase(a[1m])", "rate(b[2m])"],
+            Duration::from_secs(7),
+        );
         assert_eq!(s, Duration::from_secs(120));
-        let s = choose_step(Some(Duration::from_secs(30)), &["rate(b[2m])"], Duration::ZERO);
+        let s = choose_step(
+            Some(Duration::from_secs(30)),
+            &["rate(b[2m])"],
+            Duration::ZERO,
+        );
         assert_eq!(s, Duration::from_secs(30));
-        assert_eq!(choose_step(None, &["up"], Duration::from_secs(7)).as_secs(), 7);
+        assert_eq!(
+            choose_step(None, &["up"], Duration::from_secs(7)).as_secs(),
+            7
+        );
         let w = QueryWindow {
             start: 1000,
             end: 1250,
