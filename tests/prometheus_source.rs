@@ -816,3 +816,157 @@ async fn auth_headers_sent_and_never_printed() {
     let e = PrometheusSource::new(&cfg).unwrap_err().to_string();
     assert!(e.contains("/nonexistent/token"), "{e}");
 }
+
+// ---------------------------------------------------------------- TLS against real Prometheus
+
+/// A Prometheus (no data) serving HTTPS with a certificate signed by a throwaway CA.
+struct TlsProm {
+    dir: PathBuf,
+    child: std::process::Child,
+    url: String,
+}
+
+impl Drop for TlsProm {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn run(cmd: &mut Command) {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+impl TlsProm {
+    fn start() -> TlsProm {
+        let which = Command::new(script()).arg("which").output().unwrap();
+        assert!(
+            which.status.success(),
+            "Prometheus is not installed: run `scripts/prometheus-testenv install`"
+        );
+        let prom = String::from_utf8(which.stdout).unwrap().trim().to_string();
+        let dir = std::env::temp_dir().join(format!("cj-prom-tls-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let d = |f: &str| dir.join(f);
+        run(Command::new("openssl")
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            ])
+            .args(["-subj", "/CN=canary-judge-test-ca", "-keyout"])
+            .arg(d("ca.key"))
+            .arg("-out")
+            .arg(d("ca.crt")));
+        run(Command::new("openssl")
+            .args([
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-subj",
+                "/CN=localhost",
+                "-keyout",
+            ])
+            .arg(d("srv.key"))
+            .arg("-out")
+            .arg(d("srv.csr")));
+        std::fs::write(
+            d("ext"),
+            "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n",
+        )
+        .unwrap();
+        run(Command::new("openssl")
+            .args(["x509", "-req", "-days", "2", "-CAcreateserial", "-in"])
+            .arg(d("srv.csr"))
+            .arg("-CA")
+            .arg(d("ca.crt"))
+            .arg("-CAkey")
+            .arg(d("ca.key"))
+            .arg("-out")
+            .arg(d("srv.crt"))
+            .arg("-extfile")
+            .arg(d("ext")));
+        std::fs::write(
+            d("web.yml"),
+            format!(
+                "tls_server_config:\n  cert_file: {}\n  key_file: {}\n",
+                d("srv.crt").display(),
+                d("srv.key").display()
+            ),
+        )
+        .unwrap();
+        std::fs::write(d("prometheus.yml"), "scrape_configs: []\n").unwrap();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(prom)
+            .arg(format!("--config.file={}", d("prometheus.yml").display()))
+            .arg(format!("--storage.tsdb.path={}", d("tsdb").display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg(format!("--web.config.file={}", d("web.yml").display()))
+            .arg("--log.level=warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        TlsProm {
+            dir,
+            child,
+            url: format!("https://127.0.0.1:{port}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn tls_ca_file_and_insecure_skip_verify_against_real_prometheus() {
+    let tls = TlsProm::start();
+    let mut trusted = PrometheusConfig::with_address(&tls.url);
+    trusted.ca_file = Some(tls.dir.join("ca.crt"));
+    let src = PrometheusSource::new(&trusted).unwrap();
+    // Wait for the server: until the TLS listener answers (at most 20 s).
+    let t = Instant::now();
+    let mut last = None;
+    while t.elapsed() < Duration::from_secs(20) {
+        match src.ping().await {
+            Ok(()) => {
+                last = None;
+                break;
+            }
+            Err(e) => last = Some(e.to_string()),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(last.is_none(), "TLS Prometheus never answered: {last:?}");
+
+    // System roots only: the private CA is not trusted.
+    let plain = PrometheusSource::new(&PrometheusConfig::with_address(&tls.url)).unwrap();
+    let e = plain.ping().await.unwrap_err();
+    let msg = e.to_string();
+    assert!(matches!(e, SourceError::Unreachable { .. }), "{msg}");
+    assert!(
+        msg.contains(&tls.url) && msg.to_lowercase().contains("certificate"),
+        "{msg}"
+    );
+
+    let mut insecure = PrometheusConfig::with_address(&tls.url);
+    insecure.insecure_skip_verify = true;
+    PrometheusSource::new(&insecure)
+        .unwrap()
+        .ping()
+        .await
+        .unwrap();
+
+    // A CA file that is not PEM is a config error naming the file.
+    let mut broken = PrometheusConfig::with_address(&tls.url);
+    broken.ca_file = Some(tls.dir.join("web.yml"));
+    let e = PrometheusSource::new(&broken).unwrap_err().to_string();
+    assert!(e.contains("web.yml"), "{e}");
+}
