@@ -1,1 +1,2 @@
 //! Data sources: recorded series files now, Prometheus later.
+pub mod prometheus;
