@@ -113,10 +113,10 @@ fn log_lr(cell: &Cell, r: f64, r0: f64) -> f64 {
     out - e * ((r * cell.pi + 1.0 - cell.pi) / (r0 * cell.pi + 1.0 - cell.pi)).ln()
 }
 
-/// The grid-mixture e-processes for H0: r ≤ r0 (`upper = true`, alternatives r0·g) and
-/// H0: r ≥ r0 (`upper = false`, alternatives r0/g) are equal-weight averages over
-/// [`RATIO_GRID`] of products of [`log_lr`]; each product is a nonnegative supermartingale
-/// under its null because the binomial likelihood ratio is monotone in q.
+// The grid-mixture e-processes for H0: r ≤ r0 (`upper = true`, alternatives r0·g) and
+// H0: r ≥ r0 (`upper = false`, alternatives r0/g) are equal-weight averages over
+// RATIO_GRID of products of `log_lr`; each product is a nonnegative supermartingale
+// under its null because the binomial likelihood ratio is monotone in q.
 
 /// log of the regularized upper incomplete beta Q(a, b; x) = 1 − I_x(a, b), computed in log
 /// space by the Lentz continued fraction (Numerical Recipes 6.4 / DLMF 8.17.22) on whichever
@@ -209,7 +209,10 @@ fn validate_params(p: &CountParams) -> Result<(), StatsError> {
         return bad("alpha", format!("must be in (0, 1), got {}", p.alpha));
     }
     if !(p.margin.is_finite() && p.margin >= 0.0) {
-        return bad("margin", format!("must be a finite number ≥ 0, got {}", p.margin));
+        return bad(
+            "margin",
+            format!("must be a finite number ≥ 0, got {}", p.margin),
+        );
     }
     if let Some(s) = p.share
         && !(s > 0.0 && s < 1.0)
@@ -223,7 +226,10 @@ fn validate_params(p: &CountParams) -> Result<(), StatsError> {
         );
     }
     if !(p.min_events.is_finite() && p.min_events >= 0.0) {
-        return bad("min_events", format!("must be finite and ≥ 0, got {}", p.min_events));
+        return bad(
+            "min_events",
+            format!("must be finite and ≥ 0, got {}", p.min_events),
+        );
     }
     if !(p.min_requests.is_finite() && p.min_requests >= 0.0) {
         return bad(
@@ -449,7 +455,11 @@ fn log_grid_e_slope(cells: &[Cell], r0: f64, upper: bool) -> (f64, f64) {
         let q0 = r0 * c.pi / base;
         let log_base = base.ln();
         for ((s, d), g) in sums.iter_mut().zip(slopes.iter_mut()).zip(RATIO_GRID) {
-            let (r, log_ratio) = if upper { (r0 * g, g.ln()) } else { (r0 / g, -g.ln()) };
+            let (r, log_ratio) = if upper {
+                (r0 * g, g.ln())
+            } else {
+                (r0 / g, -g.ln())
+            };
             let alt = r * c.pi + 1.0 - c.pi;
             if c.ec > 0.0 {
                 *s += c.ec * log_ratio;
@@ -574,7 +584,10 @@ mod tests {
         for (a, b, x) in [(2.0, 3.0, 0.4), (50.0, 30.0, 0.7), (5.0, 95.0, 0.05)] {
             let ours = log_beta_upper(a, b, x).exp();
             let theirs = 1.0 - statrs::function::beta::beta_reg(a, b, x);
-            assert!((ours - theirs).abs() < 1e-12, "{a} {b} {x}: {ours} {theirs}");
+            assert!(
+                (ours - theirs).abs() < 1e-12,
+                "{a} {b} {x}: {ours} {theirs}"
+            );
         }
     }
 
