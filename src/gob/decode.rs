@@ -446,3 +446,184 @@ impl<'a> Parse<'a> {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn framed(body: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        put_uint(&mut out, body.len() as u64);
+        out.extend_from_slice(body);
+        out
+    }
+
+    /// `type Node struct{ Next *Node }` as id 64: a self-referential definition.
+    fn node_def() -> Vec<u8> {
+        let mut b = vec![0x7f, 0x03, 0x01, 0x01, 0x04];
+        b.extend_from_slice(b"Node");
+        b.extend_from_slice(&[0x01, 0xff, 0x80, 0x00, 0x01, 0x01, 0x01, 0x04]);
+        b.extend_from_slice(b"Next");
+        b.extend_from_slice(&[0x01, 0xff, 0x80, 0x00, 0x00, 0x00]);
+        framed(&b)
+    }
+
+    fn nested_nodes(depth: usize) -> Vec<u8> {
+        let mut body = vec![0xff, 0x80];
+        body.extend(std::iter::repeat_n(0x01, depth));
+        body.extend(std::iter::repeat_n(0x00, depth + 1));
+        framed(&body)
+    }
+
+    #[test]
+    fn recursive_type_decodes_and_depth_is_bounded() {
+        let mut stream = node_def();
+        stream.extend(nested_nodes(3));
+        let (v, used) = Decoder::new().decode_next(&stream).unwrap().unwrap();
+        assert_eq!(used, stream.len());
+        let mut cur = &v;
+        for _ in 0..3 {
+            cur = cur.field("Next").unwrap();
+        }
+        assert_eq!(cur, &Value::Struct(vec![]));
+
+        let mut deep = node_def();
+        deep.extend(nested_nodes(10_000));
+        assert_eq!(
+            Decoder::new().decode_next(&deep),
+            Err(DecodeError::TooDeep(128))
+        );
+    }
+
+    #[test]
+    fn definitions_commit_only_with_a_complete_value() {
+        let mut stream = node_def();
+        let value = nested_nodes(1);
+        // Definition present, value missing: nothing learnt.
+        let mut dec = Decoder::new();
+        assert_eq!(dec.decode_next(&stream).unwrap(), None);
+        assert!(dec.wire_type(64).is_none());
+        stream.extend(&value[..value.len() - 1]);
+        assert_eq!(dec.decode_next(&stream).unwrap(), None);
+        stream.push(*value.last().unwrap());
+        assert!(dec.decode_next(&stream).unwrap().is_some());
+        assert!(matches!(dec.wire_type(64), Some(WireType::Struct { .. })));
+        // Re-sending the definition on the same stream is an error.
+        let mut again = node_def();
+        again.extend(nested_nodes(0));
+        assert_eq!(dec.decode_next(&again), Err(DecodeError::DuplicateType(64)));
+    }
+
+    #[test]
+    fn malformed_streams_name_the_problem() {
+        let dec = || Decoder::new();
+        // Defining a reserved id (-10).
+        assert_eq!(
+            dec().decode_next(&framed(&[0x13, 0x03, 0x00, 0x00])),
+            Err(DecodeError::ReservedTypeId(10))
+        );
+        // Extra bytes after a top-level type definition.
+        let mut def = node_def();
+        def[0] += 1;
+        def.push(0x00);
+        assert_eq!(dec().decode_next(&def), Err(DecodeError::ExtraData));
+        // A singleton with a non-zero field delta.
+        assert_eq!(
+            dec().decode_next(&framed(&[0x0c, 0x01, 0x00])),
+            Err(DecodeError::SingletonDelta(1))
+        );
+        // A struct field number beyond the definition.
+        let mut s = node_def();
+        s.extend(framed(&[0xff, 0x80, 0x02, 0x00]));
+        assert!(matches!(
+            dec().decode_next(&s),
+            Err(DecodeError::FieldOutOfRange {
+                field: 1,
+                count: 1,
+                ..
+            })
+        ));
+        // A field delta that would overflow.
+        let mut s = node_def();
+        s.extend(framed(&[
+            0xff, 0x80, 0xf8, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        ]));
+        assert!(matches!(
+            dec().decode_next(&s),
+            Err(DecodeError::FieldOutOfRange { .. })
+        ));
+        // A bad uint length byte.
+        assert_eq!(dec().decode_next(&[0xf0]), Err(DecodeError::BadUint(0xf0)));
+        assert_eq!(dec().decode_next(&[0x00]), Err(DecodeError::EmptyMessage));
+        // A string longer than its message.
+        assert!(matches!(
+            dec().decode_next(&framed(&[0x0c, 0x00, 0x05, b'a'])),
+            Err(DecodeError::LengthExceedsInput {
+                what: "string",
+                len: 5,
+                remaining: 1
+            })
+        ));
+        // An interface name over Go's 1024-byte limit.
+        assert_eq!(
+            dec().decode_next(&framed(&[0x10, 0x00, 0xfe, 0x04, 0x01])),
+            Err(DecodeError::NameTooLong(1025))
+        );
+        // A value id that is only a reserved slot.
+        assert_eq!(
+            dec().decode_next(&framed(&[0x14, 0x00, 0x00])),
+            Err(DecodeError::UndefinedType(10))
+        );
+    }
+
+    #[test]
+    fn element_counts_are_bounded_by_the_data() {
+        // []Node (slice of the recursive struct) claiming 2^62 elements with 1 byte of data.
+        let mut stream = node_def();
+        // -65: SliceT{CommonType{Id 65}, Elem 64}
+        stream.extend(framed(&[
+            0xff, 0x81, 0x02, 0x01, 0x02, 0xff, 0x82, 0x00, 0x01, 0xff, 0x80, 0x00, 0x00,
+        ]));
+        stream.extend(framed(&[
+            0xff, 0x82, 0x00, 0xf8, 0x40, 0, 0, 0, 0, 0, 0, 0, 0x00,
+        ]));
+        assert!(matches!(
+            Decoder::new().decode_next(&stream),
+            Err(DecodeError::Truncated(_))
+        ));
+        // The node budget stops amplification.
+        let limits = Limits {
+            max_values: 10,
+            ..Limits::default()
+        };
+        let mut ok = node_def();
+        ok.extend(framed(&[
+            0xff, 0x81, 0x02, 0x01, 0x02, 0xff, 0x82, 0x00, 0x01, 0xff, 0x80, 0x00, 0x00,
+        ]));
+        let mut body = vec![0xff, 0x82, 0x00, 20];
+        body.extend([0u8; 20]);
+        ok.extend(framed(&body));
+        assert_eq!(
+            Decoder::with_limits(limits).decode_next(&ok),
+            Err(DecodeError::TooManyValues(10))
+        );
+        let (v, _) = Decoder::new().decode_next(&ok).unwrap().unwrap();
+        assert!(matches!(v, Value::Slice(items) if items.len() == 20));
+    }
+
+    #[test]
+    fn message_limit_is_checked_before_the_body_arrives() {
+        let dec = Decoder::with_limits(Limits {
+            max_message_bytes: 100,
+            ..Limits::default()
+        });
+        assert_eq!(
+            dec.clone().decode_next(&[0x65]),
+            Err(DecodeError::MessageTooLarge {
+                len: 101,
+                limit: 100
+            })
+        );
+        assert_eq!(dec.clone().decode_next(&[0x64]), Ok(None));
+    }
+}

@@ -11,6 +11,9 @@ pub mod types;
 pub mod value;
 pub mod wire;
 
+#[cfg(test)]
+mod proptests;
+
 pub use decode::{Decoder, Limits};
 pub use encode::Encoder;
 pub use error::{DecodeError, EncodeError};
