@@ -423,8 +423,16 @@ impl AnalysisConfig {
 
     /// Parse and validate a JSON config (the Argo plugin receives its config as JSON).
     pub fn from_json_str(text: &str) -> Result<Self, ConfigError> {
-        let raw: RawAnalysisConfig =
-            serde_json::from_str(text).map_err(|e| ConfigError::Syntax(e.to_string()))?;
+        let raw: RawAnalysisConfig = serde_json::from_str(text).map_err(|e| {
+            // serde_json names the field but not where it sits; valid JSON is valid YAML, and
+            // the YAML parser's message carries the path (`metrics[0].canary`), so prefer it.
+            if e.classify() == serde_json::error::Category::Data
+                && let Err(y) = serde_yaml_ng::from_str::<RawAnalysisConfig>(text)
+            {
+                return ConfigError::Syntax(y.to_string());
+            }
+            ConfigError::Syntax(e.to_string())
+        })?;
         Self::validate(raw)
     }
 

@@ -15,7 +15,7 @@ pub use files::{
 /// Where one series (values, events or traffic, or a histogram) comes from. Written in configs
 /// as a one-key map: `{values: [...]}`, `{file: data/x.csv}` or `{query: "..."}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase", deny_unknown_fields)]
+#[serde(try_from = "SourceFields", into = "SourceFields")]
 pub enum SeriesSource {
     /// Numbers written in the config itself (handy for tests and small examples).
     Values(Vec<f64>),
@@ -23,6 +23,53 @@ pub enum SeriesSource {
     File(PathBuf),
     /// A Prometheus query (PromQL); not available in this build yet.
     Query(String),
+}
+
+/// The written form of a [`SeriesSource`]: a map with exactly one of the three keys. (YAML
+/// libraries spell externally tagged enums as `!tags`; a plain map reads better in configs.)
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceFields {
+    /// Inline numbers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values: Option<Vec<f64>>,
+    /// Recorded series file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<PathBuf>,
+    /// Prometheus query.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
+}
+
+impl TryFrom<SourceFields> for SeriesSource {
+    type Error = String;
+    fn try_from(f: SourceFields) -> Result<Self, Self::Error> {
+        match (f.values, f.file, f.query) {
+            (Some(v), None, None) => Ok(SeriesSource::Values(v)),
+            (None, Some(p), None) => Ok(SeriesSource::File(p)),
+            (None, None, Some(q)) => Ok(SeriesSource::Query(q)),
+            _ => Err("give exactly one of `values`, `file` or `query`".to_string()),
+        }
+    }
+}
+
+impl From<SeriesSource> for SourceFields {
+    fn from(s: SeriesSource) -> Self {
+        match s {
+            SeriesSource::Values(v) => SourceFields {
+                values: Some(v),
+                ..Default::default()
+            },
+            SeriesSource::File(p) => SourceFields {
+                file: Some(p),
+                ..Default::default()
+            },
+            SeriesSource::Query(q) => SourceFields {
+                query: Some(q),
+                ..Default::default()
+            },
+        }
+    }
 }
 
 impl SeriesSource {

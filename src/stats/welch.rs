@@ -102,7 +102,11 @@ fn mean_var(values: &[f64]) -> (f64, f64) {
     let n = values.len() as f64;
     let mean = values.iter().sum::<f64>() / n;
     let ss: f64 = values.iter().map(|v| (v - mean) * (v - mean)).sum();
-    let var = if values.len() > 1 { ss / (n - 1.0) } else { f64::NAN };
+    let var = if values.len() > 1 {
+        ss / (n - 1.0)
+    } else {
+        f64::NAN
+    };
     (mean, var)
 }
 
@@ -192,7 +196,10 @@ fn validate(params: &WelchParams) -> Result<(), StatsError> {
     if !(params.confidence > 0.0 && params.confidence < 1.0) {
         return Err(StatsError::InvalidParameter {
             name: "confidence",
-            why: format!("must lie strictly between 0 and 1, got {}", params.confidence),
+            why: format!(
+                "must lie strictly between 0 and 1, got {}",
+                params.confidence
+            ),
         });
     }
     Ok(())
