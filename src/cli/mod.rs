@@ -103,10 +103,13 @@ enum Command {
 
 /// Runs the command line and returns the process exit status.
 pub fn main() -> ExitCode {
-    init_logging();
-    if std::env::var(PLUGIN_COOKIE_KEY).as_deref() == Ok(PLUGIN_COOKIE_VALUE) {
+    // Plugin mode installs its own (hclog JSON) logger, so it is decided before ours.
+    if std::env::var(PLUGIN_COOKIE_KEY).as_deref() == Ok(PLUGIN_COOKIE_VALUE)
+        || std::env::args().nth(1).as_deref() == Some("plugin")
+    {
         return run_plugin_mode();
     }
+    init_logging();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -142,11 +145,9 @@ pub fn main() -> ExitCode {
 }
 
 /// Plugin mode hook: Argo starts the binary with the magic cookie set (or the `plugin`
-/// subcommand is given). The Argo front door (`crate::argo`) will serve the go-plugin
-/// handshake from here; until it is wired, say so and fail.
+/// subcommand is given); the Argo front door serves the go-plugin handshake from here.
 fn run_plugin_mode() -> ExitCode {
-    eprintln!("canary-judge: plugin mode is not built yet");
-    Exit::Usage.into()
+    crate::argo::serve_plugin()
 }
 
 /// Logs to stderr only (stdout belongs to results and the plugin handshake). The filter comes
