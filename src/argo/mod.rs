@@ -7,6 +7,7 @@
 pub mod expr;
 pub mod hclog;
 pub mod plugin;
+mod transport;
 pub mod types;
 
 use std::process::ExitCode;
@@ -54,6 +55,9 @@ pub fn serve_plugin() -> ExitCode {
 }
 
 async fn serve() -> ExitCode {
-    tracing::error!("the go-plugin transport is not merged into this build yet");
-    ExitCode::from(1)
+    tracing::info!(
+        version = crate::cli::VERSION,
+        "canary-judge Argo metric plugin starting"
+    );
+    transport::serve(std::sync::Arc::new(JudgePlugin::new())).await
 }
