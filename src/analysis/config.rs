@@ -169,15 +169,65 @@ pub enum NoDataPolicy {
     Pass,
 }
 
-/// What to do with NaN and infinite values (Prometheus yields NaN for 0/0 ratios).
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase", deny_unknown_fields)]
+/// What to do with NaN and infinite values (Prometheus yields NaN for 0/0 ratios). Written
+/// `remove` or `{replace: 0}`.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub enum NanStrategy {
     /// Drop them (the default, as Kayenta). For counts, the whole interval is dropped.
     #[default]
     Remove,
     /// Replace them with this value (Kayenta's `replace` uses 0).
     Replace(f64),
+}
+
+impl Serialize for NanStrategy {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        match self {
+            NanStrategy::Remove => s.serialize_str("remove"),
+            NanStrategy::Replace(v) => {
+                let mut m = s.serialize_map(Some(1))?;
+                m.serialize_entry("replace", v)?;
+                m.end()
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for NanStrategy {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = NanStrategy;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("`remove` or `{replace: NUMBER}`")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<NanStrategy, E> {
+                match v {
+                    "remove" => Ok(NanStrategy::Remove),
+                    other => Err(E::unknown_variant(other, &["remove", "replace"])),
+                }
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<NanStrategy, A::Error> {
+                let key: Option<String> = map.next_key()?;
+                match key.as_deref() {
+                    Some("replace") => {
+                        let v: f64 = map.next_value()?;
+                        if let Some(k) = map.next_key::<String>()? {
+                            return Err(serde::de::Error::unknown_field(&k, &["replace"]));
+                        }
+                        Ok(NanStrategy::Replace(v))
+                    }
+                    Some(other) => Err(serde::de::Error::unknown_field(other, &["replace"])),
+                    None => Err(serde::de::Error::missing_field("replace")),
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// How per-metric results become one verdict.

@@ -242,9 +242,12 @@ fn parse_json_histogram(text: &str, origin: &str) -> Result<HistogramSeries, Sou
     Ok(HistogramSeries { bounds, intervals })
 }
 
+/// One CSV row of a histogram: (le, cumulative count, line number).
+type BucketRow = (f64, f64, usize);
+
 fn parse_csv_histogram(text: &str, origin: &str) -> Result<HistogramSeries, SourceError> {
     // Rows grouped by timestamp in order of appearance; each group becomes one interval.
-    let mut groups: Vec<(String, Vec<(f64, f64, usize)>)> = Vec::new();
+    let mut groups: Vec<(String, Vec<BucketRow>)> = Vec::new();
     let mut seen_data = false;
     for (idx, raw) in text.lines().enumerate() {
         let line_no = idx + 1;
