@@ -440,4 +440,27 @@ mod tests {
             .to_string();
         assert!(e.contains("different bucket bounds"), "{e}");
     }
+
+    proptest::proptest! {
+        /// Any finite numbers written in any of the three formats read back exactly.
+        #[test]
+        fn round_trip_all_formats(values in proptest::collection::vec(-1e12f64..1e12, 1..50)) {
+            let lines: String = values.iter().map(|v| format!("{v}\n")).collect();
+            let csv: String = std::iter::once("timestamp,value\n".to_string())
+                .chain(values.iter().enumerate().map(|(i, v)| format!("{i},{v}\n")))
+                .collect();
+            let json = serde_json::to_string(&values).unwrap();
+            for text in [lines, csv, json] {
+                let parsed = parse_values(&text, "p").unwrap();
+                proptest::prop_assert_eq!(&parsed.values, &values);
+            }
+        }
+
+        /// Arbitrary text never panics the parsers.
+        #[test]
+        fn arbitrary_text_never_panics(text in ".{0,200}") {
+            let _ = parse_values(&text, "p");
+            let _ = parse_histogram(&text, "p");
+        }
+    }
 }
