@@ -216,7 +216,10 @@ fn validate_params(p: &CountParams) -> Result<(), StatsError> {
         return bad("alpha", format!("must be in (0, 1), got {}", p.alpha));
     }
     if !(p.margin.is_finite() && p.margin >= 0.0) {
-        return bad("margin", format!("must be a finite number ≥ 0, got {}", p.margin));
+        return bad(
+            "margin",
+            format!("must be a finite number ≥ 0, got {}", p.margin),
+        );
     }
     if let Some(s) = p.share
         && !(s > 0.0 && s < 1.0)
@@ -230,7 +233,10 @@ fn validate_params(p: &CountParams) -> Result<(), StatsError> {
         );
     }
     if !(p.min_events.is_finite() && p.min_events >= 0.0) {
-        return bad("min_events", format!("must be finite and ≥ 0, got {}", p.min_events));
+        return bad(
+            "min_events",
+            format!("must be finite and ≥ 0, got {}", p.min_events),
+        );
     }
     if !(p.min_requests.is_finite() && p.min_requests >= 0.0) {
         return bad(
@@ -473,7 +479,10 @@ mod tests {
         for (a, b, x) in [(2.0, 3.0, 0.4), (50.0, 30.0, 0.7), (5.0, 95.0, 0.05)] {
             let ours = log_beta_upper(a, b, x).exp();
             let theirs = 1.0 - statrs::function::beta::beta_reg(a, b, x);
-            assert!((ours - theirs).abs() < 1e-12, "{a} {b} {x}: {ours} {theirs}");
+            assert!(
+                (ours - theirs).abs() < 1e-12,
+                "{a} {b} {x}: {ours} {theirs}"
+            );
         }
     }
 

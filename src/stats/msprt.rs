@@ -243,9 +243,8 @@ pub fn compare(
     decision.n_canary = n as u64;
     decision.n_baseline = n as u64;
     if n < burn {
-        decision.reason = format!(
-            "{n} of the {burn} points per arm needed before the first look (burn-in)"
-        );
+        decision.reason =
+            format!("{n} of the {burn} points per arm needed before the first look (burn-in)");
         return Ok(decision);
     }
 
@@ -310,7 +309,9 @@ pub fn compare(
     let margin_abs = params.margin * mean_b.abs();
     decision.e_value = Some(log_e.min(700.0).exp());
     decision.p_value = Some((-log_e_max).exp().min(1.0));
-    decision.extra.insert("e_max".into(), log_e_max.min(700.0).exp());
+    decision
+        .extra
+        .insert("e_max".into(), log_e_max.min(700.0).exp());
     decision.extra.insert("tau".into(), tau);
     decision.extra.insert("mean_canary".into(), wx.mean);
     decision.extra.insert("mean_baseline".into(), mean_b);
@@ -421,7 +422,10 @@ mod tests {
         let p = MsprtParams::default();
         assert!(matches!(
             compare(&[1.0, f64::NAN], &[1.0, 2.0], &p),
-            Err(StatsError::NonFinite { arm: "canary", index: 1 })
+            Err(StatsError::NonFinite {
+                arm: "canary",
+                index: 1
+            })
         ));
         assert!(matches!(
             compare(&[1.0], &[1.0, 2.0], &p),

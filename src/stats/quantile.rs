@@ -76,7 +76,6 @@ impl Default for QuantileParams {
     }
 }
 
-
 /// Leading constant A of the Howard–Ramdas uniform band (confseq's default).
 pub const LIL_A: f64 = 0.85;
 
@@ -357,8 +356,9 @@ pub fn compare_samples(
             let e = qc / qb - 1.0;
             effect = Some(effect.map_or(e, |x: f64| x.max(e)));
         }
-        let rel = |num: f64, den: f64| (num.is_finite() && den.is_finite() && den != 0.0)
-            .then(|| (num - den) / den.abs());
+        let rel = |num: f64, den: f64| {
+            (num.is_finite() && den.is_finite() && den != 0.0).then(|| (num - den) / den.abs())
+        };
         low = match (low, rel(c.0, b.1)) {
             (Some(x), Some(y)) => Some(x.max(y)),
             _ => None,
@@ -383,7 +383,9 @@ pub fn compare_samples(
     d.ci_high = high;
     d.extra.insert("lil_c".into(), c);
     d.reason = match verdict {
-        Verdict::Fail => "a canary quantile's lower confidence bound is above the baseline's upper bound".into(),
+        Verdict::Fail => {
+            "a canary quantile's lower confidence bound is above the baseline's upper bound".into()
+        }
         Verdict::Pass => format!(
             "every monitored canary quantile's upper bound is within {:.0}% of the baseline's lower bound",
             params.margin * 100.0
@@ -432,7 +434,10 @@ fn histogram_counts(
             if v < 0.0 {
                 return Err(StatsError::InvalidParameter {
                     name,
-                    why: format!("interval {i} has a negative count {v} at le={}", h.bounds[j]),
+                    why: format!(
+                        "interval {i} has a negative count {v} at le={}",
+                        h.bounds[j]
+                    ),
                 });
             }
             if v < prev {
@@ -487,7 +492,9 @@ pub fn compare_histograms(
         if !(w[0] < w[1]) || !w[0].is_finite() {
             return Err(StatsError::InvalidParameter {
                 name: "bounds",
-                why: format!("bucket bounds must be finite (except the last) and increasing, not at position {j}"),
+                why: format!(
+                    "bucket bounds must be finite (except the last) and increasing, not at position {j}"
+                ),
             });
         }
     }
@@ -553,9 +560,7 @@ pub fn compare_histograms(
         Verdict::Inconclusive
     };
     let mut d = Decision::new("quantile-sequential", verdict, "");
-    let total = |h: &HistogramSeries| -> f64 {
-        h.intervals.iter().filter_map(|r| r.last()).sum()
-    };
+    let total = |h: &HistogramSeries| -> f64 { h.intervals.iter().filter_map(|r| r.last()).sum() };
     d.n_canary = total(canary).round() as u64;
     d.n_baseline = total(baseline).round() as u64;
     let e_max = per_bound
