@@ -489,3 +489,165 @@ fn help_goes_to_stdout_with_status_0() {
     assert_eq!(code(&o), 0);
     assert!(stdout(&o).contains("--canary-traffic"));
 }
+
+#[test]
+fn compare_every_method_on_the_example_data() {
+    let d = |scenario: &str, file: &str| format!("examples/data/{scenario}/{file}");
+    let latency = |s: &str| {
+        (
+            d(s, "canary-latency-ms.csv"),
+            d(s, "baseline-latency-ms.csv"),
+        )
+    };
+    let (hc, hb) = latency("checkout");
+    let (rc, rb) = latency("regression");
+    let cases: Vec<(Vec<String>, i32, &str)> = vec![
+        (
+            vec![
+                "--method".into(),
+                "mann-whitney".into(),
+                "--canary".into(),
+                hc.clone(),
+                "--baseline".into(),
+                hb.clone(),
+                "--mode".into(),
+                "asymptotic".into(),
+                "--alternative".into(),
+                "greater".into(),
+                "--continuity".into(),
+                "false".into(),
+            ],
+            0,
+            "mann-whitney",
+        ),
+        (
+            vec![
+                "--method".into(),
+                "mann-whitney".into(),
+                "--canary".into(),
+                rc.clone(),
+                "--baseline".into(),
+                rb.clone(),
+            ],
+            1,
+            "mann-whitney",
+        ),
+        (
+            vec![
+                "--method".into(),
+                "msprt".into(),
+                "--canary".into(),
+                rc.clone(),
+                "--baseline".into(),
+                rb.clone(),
+            ],
+            1,
+            "msprt",
+        ),
+        (
+            vec![
+                "--method".into(),
+                "threshold".into(),
+                "--canary".into(),
+                d("regression", "canary-5xx-ratio.csv"),
+                "--max".into(),
+                "0.05".into(),
+            ],
+            1,
+            "threshold",
+        ),
+        (
+            vec![
+                "--method".into(),
+                "threshold".into(),
+                "--canary".into(),
+                d("checkout", "canary-5xx-ratio.csv"),
+                "--max".into(),
+                "0.05".into(),
+            ],
+            0,
+            "threshold",
+        ),
+        (
+            vec![
+                "--method".into(),
+                "count-sequential".into(),
+                "--canary".into(),
+                d("checkout", "canary-errors.csv"),
+                "--canary-traffic".into(),
+                d("checkout", "canary-requests.csv"),
+                "--baseline".into(),
+                d("checkout", "baseline-errors.csv"),
+                "--baseline-traffic".into(),
+                d("checkout", "baseline-requests.csv"),
+            ],
+            0,
+            "count-sequential",
+        ),
+        (
+            vec![
+                "--method".into(),
+                "quantile-sequential".into(),
+                "--histogram".into(),
+                "--canary".into(),
+                d("regression", "canary-latency-hist.csv"),
+                "--baseline".into(),
+                d("regression", "baseline-latency-hist.csv"),
+                "--thresholds".into(),
+                "0.2,0.5".into(),
+            ],
+            1,
+            "quantile-sequential",
+        ),
+    ];
+    for (mut args, want, method) in cases {
+        args.insert(0, "compare".into());
+        args.push("--json".into());
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let o = run(&refs);
+        assert_eq!(code(&o), want, "{args:?}: {}{}", stdout(&o), stderr(&o));
+        let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+        assert_eq!(v["method"], method);
+        let verdict = ["pass", "fail", "", "inconclusive"][want as usize];
+        assert_eq!(v["verdict"], verdict, "{args:?}");
+        assert!(v["reason"].as_str().is_some_and(|r| !r.is_empty()));
+    }
+}
+
+#[test]
+fn compare_bad_histograms_exit_2() {
+    let dir = scratch("bad-hist");
+    let good = "examples/data/checkout/baseline-latency-hist.csv";
+    let cases = [
+        (
+            "decreasing.csv",
+            "timestamp,le,count\n0,0.1,5\n0,+Inf,3\n",
+            "cumulative",
+        ),
+        ("short.csv", "timestamp,le,count\n0,0.1\n", "line 2"),
+        (
+            "words.csv",
+            "timestamp,le,count\n0,0.1,5\n0,+Inf,many\n",
+            "line 3",
+        ),
+    ];
+    for (name, text, want) in cases {
+        let path = write(&dir, name, text);
+        let o = run(&[
+            "compare",
+            "--method",
+            "quantile-sequential",
+            "--histogram",
+            "--canary",
+            &path,
+            "--baseline",
+            good,
+        ]);
+        assert_eq!(code(&o), 2, "{name}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains(name) && stderr(&o).contains(want),
+            "{name}: {}",
+            stderr(&o)
+        );
+    }
+}

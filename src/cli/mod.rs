@@ -117,14 +117,14 @@ pub fn main() -> ExitCode {
     };
     let result = match cli.command {
         None => {
-            eprintln!(
+            print_error(&format!(
                 "canary-judge judges a canary release against its baseline.\n\
                  It is normally started by Argo Rollouts as a metric plugin (with {PLUGIN_COOKIE_KEY}={PLUGIN_COOKIE_VALUE} set),\n\
                  or run by hand with a subcommand:\n\
                  \x20 canary-judge analyze CONFIG [--json]\n\
                  \x20 canary-judge compare --method METHOD --canary FILE --baseline FILE\n\
-                 Run `canary-judge --help` for more."
-            );
+                 Run `canary-judge --help` for more.\n"
+            ));
             return Exit::Usage.into();
         }
         Some(Command::Analyze(args)) => analyze::run(&args),
@@ -135,17 +135,35 @@ pub fn main() -> ExitCode {
         Ok(exit) => exit.into(),
         Err(e) => {
             tracing::debug!(error = %e, "command failed");
-            eprintln!("error: {e}");
+            print_error(&format!("error: {e}\n"));
             e.exit().into()
         }
     }
+}
+
+/// Write the command's result to stdout. A closed pipe (`canary-judge ... | head`) is not an
+/// error worth a panic: the reader has what it wanted.
+pub(crate) fn print_result(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush())
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        tracing::warn!(error = %e, "cannot write the result to stdout");
+    }
+}
+
+/// Write a message for people to stderr; if even stderr is gone there is nobody to tell.
+pub(crate) fn print_error(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
 
 /// Plugin mode hook: Argo starts the binary with the magic cookie set (or the `plugin`
 /// subcommand is given). The Argo front door (`crate::argo`) will serve the go-plugin
 /// handshake from here; until it is wired, say so and fail.
 fn run_plugin_mode() -> ExitCode {
-    eprintln!("canary-judge: plugin mode is not built yet");
+    print_error("canary-judge: plugin mode is not built yet\n");
     Exit::Usage.into()
 }
 
