@@ -17,8 +17,8 @@ use crate::stats::quantile::{self, HistogramSeries, QuantileParams};
 use crate::stats::threshold::{self, Aggregate, ThresholdParams, Traffic};
 use crate::stats::welch::{self, WelchParams};
 use crate::stats::{Alternative, Decision, Harm, StatsError, Verdict};
-use rand::rngs::StdRng;
 use rand::SeedableRng;
+use rand::rngs::StdRng;
 use rand_distr::{Binomial, Distribution, Normal};
 use serde::{Deserialize, Serialize};
 use statrs::distribution::ContinuousCDF;
@@ -720,7 +720,13 @@ fn samples_first_fail(r: &Rollout, p: &Params, cfg: &SimulationConfig) -> Option
 
 /// Re-runs a sequential method through its public function on every prefix and counts looks
 /// whose verdict disagrees with the one-call answer. Returns (calls, mismatches).
-fn verify(m: SimMethod, r: &Rollout, p: &Params, cfg: &SimulationConfig, first: Option<usize>) -> (usize, usize) {
+fn verify(
+    m: SimMethod,
+    r: &Rollout,
+    p: &Params,
+    cfg: &SimulationConfig,
+    first: Option<usize>,
+) -> (usize, usize) {
     let mut mismatches = 0;
     for k in 1..=cfg.looks {
         let d = match m {
@@ -892,9 +898,18 @@ mod tests {
     fn histogram_quantile_interpolates_like_prometheus() {
         let bounds = [1.0, 2.0, f64::INFINITY];
         // 50 at ≤1, 100 at ≤2: median rank 50 → 1.0; 0.75 rank 75 → 1.5.
-        assert_eq!(histogram_quantile(0.5, &bounds, &[50.0, 100.0, 100.0]), Some(1.0));
-        assert_eq!(histogram_quantile(0.75, &bounds, &[50.0, 100.0, 100.0]), Some(1.5));
-        assert_eq!(histogram_quantile(0.99, &bounds, &[50.0, 60.0, 100.0]), Some(2.0));
+        assert_eq!(
+            histogram_quantile(0.5, &bounds, &[50.0, 100.0, 100.0]),
+            Some(1.0)
+        );
+        assert_eq!(
+            histogram_quantile(0.75, &bounds, &[50.0, 100.0, 100.0]),
+            Some(1.5)
+        );
+        assert_eq!(
+            histogram_quantile(0.99, &bounds, &[50.0, 60.0, 100.0]),
+            Some(2.0)
+        );
     }
 
     #[test]

@@ -10,14 +10,23 @@ fn check_null_rows(report: &SimulationReport) {
     for row in report.rows.iter().filter(|r| r.null && r.anytime_valid) {
         assert_eq!(row.errors, 0, "{} returned errors", row.method);
         assert!(
-            row.fail_rate <= alpha + 3.0 * row.std_error.max((alpha * (1.0 - alpha) / row.rollouts as f64).sqrt()),
+            row.fail_rate
+                <= alpha
+                    + 3.0
+                        * row
+                            .std_error
+                            .max((alpha * (1.0 - alpha) / row.rollouts as f64).sqrt()),
             "{} on {}: A/A false-fail rate {} > α + 3 s.e.",
             row.method,
             row.data,
             row.fail_rate
         );
     }
-    assert_eq!(report.verification.mismatches, 0, "{:?}", report.verification);
+    assert_eq!(
+        report.verification.mismatches, 0,
+        "{:?}",
+        report.verification
+    );
     assert!(report.verification.looks > 0);
 }
 
@@ -66,7 +75,13 @@ fn cheap_methods_keep_alpha_and_naive_peeking_does_not() {
         if row.scenario.starts_with("spread only") {
             continue; // msprt tests means only: a spread change is not its business
         }
-        assert!(row.fail_rate > 0.8, "{} {}: detected only {}", row.method, row.scenario, row.fail_rate);
+        assert!(
+            row.fail_rate > 0.8,
+            "{} {}: detected only {}",
+            row.method,
+            row.scenario,
+            row.fail_rate
+        );
     }
 }
 
@@ -84,7 +99,13 @@ fn latency_methods_keep_alpha_and_detect_tail_regressions() {
     let report = time_it(&cfg);
     check_null_rows(&report);
     for row in report.rows.iter().filter(|r| !r.null) {
-        assert!(row.fail_rate > 0.5, "{} {}: detected only {}", row.method, row.scenario, row.fail_rate);
+        assert!(
+            row.fail_rate > 0.5,
+            "{} {}: detected only {}",
+            row.method,
+            row.scenario,
+            row.fail_rate
+        );
     }
 }
 

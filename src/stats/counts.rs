@@ -455,7 +455,11 @@ fn log_grid_e_slope(cells: &[Cell], r0: f64, upper: bool) -> (f64, f64) {
         let q0 = r0 * c.pi / base;
         let log_base = base.ln();
         for ((s, d), g) in sums.iter_mut().zip(slopes.iter_mut()).zip(RATIO_GRID) {
-            let (r, log_ratio) = if upper { (r0 * g, g.ln()) } else { (r0 / g, -g.ln()) };
+            let (r, log_ratio) = if upper {
+                (r0 * g, g.ln())
+            } else {
+                (r0 / g, -g.ln())
+            };
             let alt = r * c.pi + 1.0 - c.pi;
             if c.ec > 0.0 {
                 *s += c.ec * log_ratio;

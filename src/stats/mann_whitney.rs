@@ -1700,12 +1700,23 @@ mod tests {
                 }
             })
             .collect();
-        v.extend([0.0, -0.0, 0.0, f64::MIN_POSITIVE, -f64::MIN_POSITIVE, 5e-324]);
+        v.extend([
+            0.0,
+            -0.0,
+            0.0,
+            f64::MIN_POSITIVE,
+            -f64::MIN_POSITIVE,
+            5e-324,
+        ]);
         let mut want = v.clone();
         want.sort_unstable_by(f64::total_cmp);
         let got = sorted(&v);
         assert_eq!(got.len(), want.len());
-        assert!(got.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()));
+        assert!(
+            got.iter()
+                .zip(&want)
+                .all(|(a, b)| a.to_bits() == b.to_bits())
+        );
         // and the merge ranking agrees with a direct O(N²) mid-rank computation on a sample
         let x: Vec<f64> = v[..700].to_vec();
         let y: Vec<f64> = v[700..1400].to_vec();
