@@ -896,4 +896,13 @@ mod tests {
         }
         assert!("t-test".parse::<MethodName>().is_err());
     }
+
+    proptest::proptest! {
+        /// Arbitrary text (and arbitrary JSON-ish text) is an error or a config, never a panic.
+        #[test]
+        fn arbitrary_text_never_panics(text in "(metrics|params|canary|values|file|\\{|\\}|\\[|\\]|:|,| |\n|-|[a-z0-9.]){0,120}") {
+            let _ = AnalysisConfig::from_yaml_str(&text);
+            let _ = AnalysisConfig::from_json_str(&text);
+        }
+    }
 }
