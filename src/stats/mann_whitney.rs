@@ -266,7 +266,7 @@ fn sorted(values: &[f64]) -> Vec<f64> {
         for &k in &keys {
             counts[((k >> shift) as usize) & (BUCKETS - 1)] += 1;
         }
-        if counts.iter().any(|&c| c == keys.len()) {
+        if counts.contains(&keys.len()) {
             shift += BITS;
             continue;
         }
