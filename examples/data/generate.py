@@ -40,7 +40,7 @@ SCENARIOS = {
     ),
     "early": dict(
         n=3,
-        canary=dict(req=40, err=0.004, lat=(120.0, 6.0), med=0.080, cpu=(0.80, 0.05)),
+        canary=dict(req=25, err=0.004, lat=(120.0, 6.0), med=0.080, cpu=(0.80, 0.05)),
         baseline=dict(req=200, err=0.004, lat=(120.0, 6.0), med=0.080, cpu=(0.80, 0.05)),
     ),
 }

@@ -64,14 +64,15 @@ pub fn allocate_alpha(config: &AnalysisConfig) -> Vec<Option<f64>> {
             if !*in_family {
                 return None;
             }
-            let share = if total > 0.0 {
-                m.weight / total
+            // α·w/Σw (multiplying before dividing keeps 0.05·1/5 at exactly 0.01).
+            let alpha = if total > 0.0 {
+                config.scoring.alpha * m.weight / total
             } else {
-                1.0 / count
+                config.scoring.alpha / count
             };
             // A zero-weight metric gets no α at all; the smallest positive level keeps the
             // method's parameter check happy while it can practically never reject.
-            Some((config.scoring.alpha * share).max(f64::MIN_POSITIVE))
+            Some(alpha.max(f64::MIN_POSITIVE))
         })
         .collect()
 }

@@ -33,9 +33,9 @@ pub fn run(args: &AnalyzeArgs) -> Result<Exit, CliError> {
     if args.json {
         let text = serde_json::to_string_pretty(&report)
             .map_err(|e| CliError::Usage(format!("cannot encode report: {e}")))?;
-        println!("{text}");
+        super::print_result(&(text + "\n"));
     } else {
-        print!("{}", table::report_table(&report));
+        super::print_result(&table::report_table(&report));
     }
     Ok(Exit::from_verdict(report.verdict))
 }

@@ -306,9 +306,9 @@ pub fn run(args: &CompareArgs) -> Result<Exit, CliError> {
     if args.json {
         let text = serde_json::to_string_pretty(&decision)
             .map_err(|e| usage(format!("cannot encode decision: {e}")))?;
-        println!("{text}");
+        super::print_result(&(text + "\n"));
     } else {
-        print!("{}", table::decision_table(&decision));
+        super::print_result(&table::decision_table(&decision));
     }
     Ok(Exit::from_verdict(decision.verdict))
 }

@@ -5,6 +5,7 @@
 
 mod analyze;
 mod compare;
+mod simulate;
 mod table;
 
 use clap::{Parser, Subcommand};
@@ -97,6 +98,8 @@ enum Command {
     Analyze(analyze::AnalyzeArgs),
     /// Compare two series files with one method.
     Compare(Box<compare::CompareArgs>),
+    /// Measure false-fail and detection rates of every method by simulation.
+    Simulate(simulate::SimulateArgs),
     /// Run as an Argo Rollouts metric-provider plugin (what Argo starts).
     Plugin,
 }
@@ -120,28 +123,48 @@ pub fn main() -> ExitCode {
     };
     let result = match cli.command {
         None => {
-            eprintln!(
+            print_error(&format!(
                 "canary-judge judges a canary release against its baseline.\n\
                  It is normally started by Argo Rollouts as a metric plugin (with {PLUGIN_COOKIE_KEY}={PLUGIN_COOKIE_VALUE} set),\n\
                  or run by hand with a subcommand:\n\
                  \x20 canary-judge analyze CONFIG [--json]\n\
                  \x20 canary-judge compare --method METHOD --canary FILE --baseline FILE\n\
-                 Run `canary-judge --help` for more."
-            );
+                 \x20 canary-judge simulate [--rollouts N] [--looks L] [--seed S]\n\
+                 Run `canary-judge --help` for more.\n"
+            ));
             return Exit::Usage.into();
         }
         Some(Command::Analyze(args)) => analyze::run(&args),
         Some(Command::Compare(args)) => compare::run(&args),
+        Some(Command::Simulate(args)) => simulate::run(&args),
         Some(Command::Plugin) => return run_plugin_mode(),
     };
     match result {
         Ok(exit) => exit.into(),
         Err(e) => {
             tracing::debug!(error = %e, "command failed");
-            eprintln!("error: {e}");
+            print_error(&format!("error: {e}\n"));
             e.exit().into()
         }
     }
+}
+
+/// Write the command's result to stdout. A closed pipe (`canary-judge ... | head`) is not an
+/// error worth a panic: the reader has what it wanted.
+pub(crate) fn print_result(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush())
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        tracing::warn!(error = %e, "cannot write the result to stdout");
+    }
+}
+
+/// Write a message for people to stderr; if even stderr is gone there is nobody to tell.
+pub(crate) fn print_error(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
 
 /// Plugin mode hook: Argo starts the binary with the magic cookie set (or the `plugin`

@@ -242,9 +242,12 @@ fn parse_json_histogram(text: &str, origin: &str) -> Result<HistogramSeries, Sou
     Ok(HistogramSeries { bounds, intervals })
 }
 
+/// One CSV row of a histogram: (le, cumulative count, line number).
+type BucketRow = (f64, f64, usize);
+
 fn parse_csv_histogram(text: &str, origin: &str) -> Result<HistogramSeries, SourceError> {
     // Rows grouped by timestamp in order of appearance; each group becomes one interval.
-    let mut groups: Vec<(String, Vec<(f64, f64, usize)>)> = Vec::new();
+    let mut groups: Vec<(String, Vec<BucketRow>)> = Vec::new();
     let mut seen_data = false;
     for (idx, raw) in text.lines().enumerate() {
         let line_no = idx + 1;
@@ -436,5 +439,28 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("different bucket bounds"), "{e}");
+    }
+
+    proptest::proptest! {
+        /// Any finite numbers written in any of the three formats read back exactly.
+        #[test]
+        fn round_trip_all_formats(values in proptest::collection::vec(-1e12f64..1e12, 1..50)) {
+            let lines: String = values.iter().map(|v| format!("{v}\n")).collect();
+            let csv: String = std::iter::once("timestamp,value\n".to_string())
+                .chain(values.iter().enumerate().map(|(i, v)| format!("{i},{v}\n")))
+                .collect();
+            let json = serde_json::to_string(&values).unwrap();
+            for text in [lines, csv, json] {
+                let parsed = parse_values(&text, "p").unwrap();
+                proptest::prop_assert_eq!(&parsed.values, &values);
+            }
+        }
+
+        /// Arbitrary text never panics the parsers.
+        #[test]
+        fn arbitrary_text_never_panics(text in ".{0,200}") {
+            let _ = parse_values(&text, "p");
+            let _ = parse_histogram(&text, "p");
+        }
     }
 }
