@@ -134,7 +134,7 @@ impl Default for SimulationConfig {
             requests_per_look: 2000.0,
             base_error_rate: 0.01,
             error_ratio: 2.0,
-            samples_per_look: 20,
+            samples_per_look: 100,
             latency_scale: 1.2,
             latency_spread: 1.3,
             mean_shift_sd: 0.7,
