@@ -7,7 +7,6 @@
 pub mod expr;
 pub mod hclog;
 pub mod plugin;
-mod transport;
 pub mod types;
 
 use std::process::ExitCode;
@@ -59,5 +58,18 @@ async fn serve() -> ExitCode {
         version = crate::cli::VERSION,
         "canary-judge Argo metric plugin starting"
     );
-    transport::serve(std::sync::Arc::new(JudgePlugin::new())).await
+    let config = crate::goplugin::server::ServeConfig {
+        magic_cookie_key: COOKIE_KEY.to_string(),
+        magic_cookie_value: COOKIE_VALUE.to_string(),
+        app_protocol_version: 1,
+        plugin_name: DISPENSE_NAME.to_string(),
+        service_name: SERVICE_NAME.to_string(),
+    };
+    match crate::goplugin::server::serve(config, std::sync::Arc::new(JudgePlugin::new())).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "plugin server stopped");
+            ExitCode::from(1)
+        }
+    }
 }

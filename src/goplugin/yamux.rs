@@ -129,7 +129,9 @@ pub struct Stream {
 
 impl std::fmt::Debug for Stream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Stream").field("id", &self.inner.id).finish()
+        f.debug_struct("Stream")
+            .field("id", &self.inner.id)
+            .finish()
     }
 }
 
