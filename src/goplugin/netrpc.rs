@@ -40,8 +40,12 @@ pub trait Handler: Send + Sync + 'static {
     /// Whether `service` (registered) has `method`.
     fn has_method(&self, service: &str, method: &str) -> bool;
     /// Run one call. Only called for resolved service/method pairs.
-    fn call(self: Arc<Self>, service: String, method: String, arg: Value)
-    -> BoxFuture<'static, Outcome>;
+    fn call(
+        self: Arc<Self>,
+        service: String,
+        method: String,
+        arg: Value,
+    ) -> BoxFuture<'static, Outcome>;
 }
 
 /// Go's `Request` header type.
@@ -229,14 +233,20 @@ pub async fn serve_stream(stream: Stream, initial: Vec<u8>, handler: Arc<dyn Han
             Next::Value(v) => v,
             Next::Eof => break,
             Next::Bad(e) => {
-                tracing::warn!(stream = stream.id(), "rpc: server cannot decode request: {e}");
+                tracing::warn!(
+                    stream = stream.id(),
+                    "rpc: server cannot decode request: {e}"
+                );
                 break;
             }
         };
         let req = match parse_request_header(&header) {
             Ok(r) => r,
             Err(e) => {
-                tracing::warn!(stream = stream.id(), "rpc: server cannot decode request: {e}");
+                tracing::warn!(
+                    stream = stream.id(),
+                    "rpc: server cannot decode request: {e}"
+                );
                 break;
             }
         };

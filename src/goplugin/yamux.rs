@@ -129,7 +129,9 @@ pub struct Stream {
 
 impl std::fmt::Debug for Stream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Stream").field("id", &self.inner.id).finish()
+        f.debug_struct("Stream")
+            .field("id", &self.inner.id)
+            .finish()
     }
 }
 
@@ -571,7 +573,14 @@ mod tests {
             .expect("frame within bound")
             .unwrap();
         let hdr = Header::decode(&b).unwrap();
-        let mut p = vec![0u8; if hdr.kind == TYPE_DATA { hdr.length as usize } else { 0 }];
+        let mut p = vec![
+            0u8;
+            if hdr.kind == TYPE_DATA {
+                hdr.length as usize
+            } else {
+                0
+            }
+        ];
         h.read_exact(&mut p).await.unwrap();
         (hdr, p)
     }
@@ -601,7 +610,12 @@ mod tests {
     #[tokio::test]
     async fn ping_is_echoed_while_idle() {
         let (_s, mut host) = pair();
-        send(&mut host, Header::new(TYPE_PING, FLAG_SYN, 0, 0xabcd_1234), &[]).await;
+        send(
+            &mut host,
+            Header::new(TYPE_PING, FLAG_SYN, 0, 0xabcd_1234),
+            &[],
+        )
+        .await;
         let (h, _) = recv(&mut host).await;
         assert_eq!(h, Header::new(TYPE_PING, FLAG_ACK, 0, 0xabcd_1234));
     }
@@ -611,7 +625,12 @@ mod tests {
         let (mut s, mut host) = pair();
         send(&mut host, syn(1), &[]).await;
         send(&mut host, Header::new(TYPE_DATA, 0, 1, 5), b"hello").await;
-        send(&mut host, Header::new(TYPE_WINDOW_UPDATE, FLAG_FIN, 1, 0), &[]).await;
+        send(
+            &mut host,
+            Header::new(TYPE_WINDOW_UPDATE, FLAG_FIN, 1, 0),
+            &[],
+        )
+        .await;
         let st = s.accept().await.unwrap();
         assert_eq!(st.id(), 1);
         let mut buf = Vec::new();
@@ -622,7 +641,10 @@ mod tests {
         let (ack, _) = recv(&mut host).await;
         assert!(ack.has(FLAG_ACK));
         let (d, p) = recv(&mut host).await;
-        assert_eq!((d.kind, d.stream_id, p.as_slice()), (TYPE_DATA, 1, &b"world"[..]));
+        assert_eq!(
+            (d.kind, d.stream_id, p.as_slice()),
+            (TYPE_DATA, 1, &b"world"[..])
+        );
         let (fin, _) = recv(&mut host).await;
         assert_eq!(fin, Header::new(TYPE_WINDOW_UPDATE, FLAG_FIN, 1, 0));
     }
@@ -636,7 +658,12 @@ mod tests {
         // Fill the whole 256 KiB window.
         let chunk = vec![7u8; 64 * 1024];
         for _ in 0..4 {
-            send(&mut host, Header::new(TYPE_DATA, 0, 1, chunk.len() as u32), &chunk).await;
+            send(
+                &mut host,
+                Header::new(TYPE_DATA, 0, 1, chunk.len() as u32),
+                &chunk,
+            )
+            .await;
         }
         let mut buf = Vec::new();
         while buf.len() < INITIAL_WINDOW as usize {
@@ -655,9 +682,19 @@ mod tests {
         let _st = s.accept().await.unwrap();
         let _ack = recv(&mut host).await;
         let chunk = vec![0u8; 200 * 1024];
-        send(&mut host, Header::new(TYPE_DATA, 0, 1, chunk.len() as u32), &chunk).await;
+        send(
+            &mut host,
+            Header::new(TYPE_DATA, 0, 1, chunk.len() as u32),
+            &chunk,
+        )
+        .await;
         // Nobody read: only 56 KiB of window left.
-        send(&mut host, Header::new(TYPE_DATA, 0, 1, chunk.len() as u32), &chunk).await;
+        send(
+            &mut host,
+            Header::new(TYPE_DATA, 0, 1, chunk.len() as u32),
+            &chunk,
+        )
+        .await;
         let (h, _) = recv(&mut host).await;
         assert_eq!(h, Header::new(TYPE_GO_AWAY, 0, 0, GO_AWAY_PROTOCOL_ERROR));
         assert!(s.accept().await.is_none());
@@ -697,10 +734,10 @@ mod tests {
     #[tokio::test]
     async fn hostile_headers_end_the_session_without_allocating() {
         for bad in [
-            [1u8, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0],           // version 1
-            [0u8, 9, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0],           // type 9
+            [1u8, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0], // version 1
+            [0u8, 9, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0], // type 9
             [0u8, 0, 0, 1, 0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff], // 4 GiB data frame
-            [0u8, 1, 0, 1, 0, 0, 0, 2, 0, 0, 0, 0],           // SYN with a server (even) id
+            [0u8, 1, 0, 1, 0, 0, 0, 2, 0, 0, 0, 0], // SYN with a server (even) id
         ] {
             let (mut s, mut host) = pair();
             host.write_all(&bad).await.unwrap();
@@ -716,9 +753,17 @@ mod tests {
         send(&mut host, syn(1), &[]).await;
         let st = s.accept().await.unwrap();
         let _ack = recv(&mut host).await;
-        send(&mut host, Header::new(TYPE_WINDOW_UPDATE, FLAG_RST, 1, 0), &[]).await;
+        send(
+            &mut host,
+            Header::new(TYPE_WINDOW_UPDATE, FLAG_RST, 1, 0),
+            &[],
+        )
+        .await;
         let mut buf = Vec::new();
-        assert!(matches!(st.read(&mut buf).await, Err(YamuxError::StreamReset)));
+        assert!(matches!(
+            st.read(&mut buf).await,
+            Err(YamuxError::StreamReset)
+        ));
         send(&mut host, syn(3), &[]).await;
         send(&mut host, syn(3), &[]).await;
         let (a, _) = recv(&mut host).await;
@@ -735,7 +780,10 @@ mod tests {
         drop(host);
         assert!(s.accept().await.is_none());
         let mut buf = Vec::new();
-        assert!(matches!(st.read(&mut buf).await, Err(YamuxError::SessionClosed)));
+        assert!(matches!(
+            st.read(&mut buf).await,
+            Err(YamuxError::SessionClosed)
+        ));
         assert!(st.write_all(b"x").await.is_err());
     }
 }
