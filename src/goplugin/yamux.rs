@@ -553,3 +553,237 @@ async fn open_inbound(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
+
+    const BOUND: Duration = Duration::from_secs(2);
+
+    async fn send(h: &mut DuplexStream, hdr: Header, payload: &[u8]) {
+        h.write_all(&hdr.encode()).await.unwrap();
+        h.write_all(payload).await.unwrap();
+    }
+
+    async fn recv(h: &mut DuplexStream) -> (Header, Vec<u8>) {
+        let mut b = [0u8; HEADER_LEN];
+        tokio::time::timeout(BOUND, h.read_exact(&mut b))
+            .await
+            .expect("frame within bound")
+            .unwrap();
+        let hdr = Header::decode(&b).unwrap();
+        let mut p = vec![
+            0u8;
+            if hdr.kind == TYPE_DATA {
+                hdr.length as usize
+            } else {
+                0
+            }
+        ];
+        h.read_exact(&mut p).await.unwrap();
+        (hdr, p)
+    }
+
+    fn pair() -> (Session, DuplexStream) {
+        let (a, b) = tokio::io::duplex(1 << 20);
+        (Session::server(a), b)
+    }
+
+    fn syn(id: u32) -> Header {
+        Header::new(TYPE_WINDOW_UPDATE, FLAG_SYN, id, 0)
+    }
+
+    #[tokio::test]
+    async fn fresh_streams_are_acked_eagerly_without_accept() {
+        // Nobody calls accept(): the ACK must still come from the session itself.
+        let (_s, mut host) = pair();
+        for id in [1, 3, 5] {
+            send(&mut host, syn(id), &[]).await;
+        }
+        for id in [1, 3, 5] {
+            let (h, _) = recv(&mut host).await;
+            assert_eq!(h, Header::new(TYPE_WINDOW_UPDATE, FLAG_ACK, id, 0));
+        }
+    }
+
+    #[tokio::test]
+    async fn ping_is_echoed_while_idle() {
+        let (_s, mut host) = pair();
+        send(
+            &mut host,
+            Header::new(TYPE_PING, FLAG_SYN, 0, 0xabcd_1234),
+            &[],
+        )
+        .await;
+        let (h, _) = recv(&mut host).await;
+        assert_eq!(h, Header::new(TYPE_PING, FLAG_ACK, 0, 0xabcd_1234));
+    }
+
+    #[tokio::test]
+    async fn data_round_trip_and_fin() {
+        let (mut s, mut host) = pair();
+        send(&mut host, syn(1), &[]).await;
+        send(&mut host, Header::new(TYPE_DATA, 0, 1, 5), b"hello").await;
+        send(
+            &mut host,
+            Header::new(TYPE_WINDOW_UPDATE, FLAG_FIN, 1, 0),
+            &[],
+        )
+        .await;
+        let st = s.accept().await.unwrap();
+        assert_eq!(st.id(), 1);
+        let mut buf = Vec::new();
+        while st.read(&mut buf).await.unwrap() > 0 {}
+        assert_eq!(buf, b"hello");
+        st.write_all(b"world").await.unwrap();
+        st.close().await;
+        let (ack, _) = recv(&mut host).await;
+        assert!(ack.has(FLAG_ACK));
+        let (d, p) = recv(&mut host).await;
+        assert_eq!(
+            (d.kind, d.stream_id, p.as_slice()),
+            (TYPE_DATA, 1, &b"world"[..])
+        );
+        let (fin, _) = recv(&mut host).await;
+        assert_eq!(fin, Header::new(TYPE_WINDOW_UPDATE, FLAG_FIN, 1, 0));
+    }
+
+    #[tokio::test]
+    async fn receive_window_is_granted_back_after_half_is_consumed() {
+        let (mut s, mut host) = pair();
+        send(&mut host, syn(1), &[]).await;
+        let st = s.accept().await.unwrap();
+        let _ack = recv(&mut host).await;
+        // Fill the whole 256 KiB window.
+        let chunk = vec![7u8; 64 * 1024];
+        for _ in 0..4 {
+            send(
+                &mut host,
+                Header::new(TYPE_DATA, 0, 1, chunk.len() as u32),
+                &chunk,
+            )
+            .await;
+        }
+        let mut buf = Vec::new();
+        while buf.len() < INITIAL_WINDOW as usize {
+            st.read(&mut buf).await.unwrap();
+        }
+        let (wu, _) = recv(&mut host).await;
+        assert_eq!(wu.kind, TYPE_WINDOW_UPDATE);
+        assert_eq!(wu.stream_id, 1);
+        assert!(wu.length >= INITIAL_WINDOW / 2, "delta {}", wu.length);
+    }
+
+    #[tokio::test]
+    async fn data_beyond_window_ends_session_with_protocol_go_away() {
+        let (mut s, mut host) = pair();
+        send(&mut host, syn(1), &[]).await;
+        let _st = s.accept().await.unwrap();
+        let _ack = recv(&mut host).await;
+        let chunk = vec![0u8; 200 * 1024];
+        send(
+            &mut host,
+            Header::new(TYPE_DATA, 0, 1, chunk.len() as u32),
+            &chunk,
+        )
+        .await;
+        // Nobody read: only 56 KiB of window left.
+        send(
+            &mut host,
+            Header::new(TYPE_DATA, 0, 1, chunk.len() as u32),
+            &chunk,
+        )
+        .await;
+        let (h, _) = recv(&mut host).await;
+        assert_eq!(h, Header::new(TYPE_GO_AWAY, 0, 0, GO_AWAY_PROTOCOL_ERROR));
+        assert!(s.accept().await.is_none());
+    }
+
+    #[tokio::test]
+    async fn writer_blocks_until_window_update() {
+        let (mut s, mut host) = pair();
+        send(&mut host, syn(1), &[]).await;
+        let st = s.accept().await.unwrap();
+        let _ack = recv(&mut host).await;
+        let data = vec![1u8; INITIAL_WINDOW as usize + 1000];
+        let w = tokio::spawn({
+            let st = st.clone();
+            async move { st.write_all(&data).await }
+        });
+        let mut got = 0usize;
+        while got < INITIAL_WINDOW as usize {
+            let (h, p) = recv(&mut host).await;
+            assert_eq!(h.kind, TYPE_DATA);
+            got += p.len();
+        }
+        assert_eq!(got, INITIAL_WINDOW as usize);
+        // No more data may arrive until we grant window.
+        let mut b = [0u8; 1];
+        assert!(
+            tokio::time::timeout(Duration::from_millis(200), host.read_exact(&mut b))
+                .await
+                .is_err()
+        );
+        send(&mut host, Header::new(TYPE_WINDOW_UPDATE, 0, 1, 1000), &[]).await;
+        let (h, p) = recv(&mut host).await;
+        assert_eq!((h.kind, p.len()), (TYPE_DATA, 1000));
+        w.await.unwrap().unwrap();
+    }
+
+    #[tokio::test]
+    async fn hostile_headers_end_the_session_without_allocating() {
+        for bad in [
+            [1u8, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0], // version 1
+            [0u8, 9, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0], // type 9
+            [0u8, 0, 0, 1, 0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff], // 4 GiB data frame
+            [0u8, 1, 0, 1, 0, 0, 0, 2, 0, 0, 0, 0], // SYN with a server (even) id
+        ] {
+            let (mut s, mut host) = pair();
+            host.write_all(&bad).await.unwrap();
+            let (h, _) = recv(&mut host).await;
+            assert_eq!(h, Header::new(TYPE_GO_AWAY, 0, 0, GO_AWAY_PROTOCOL_ERROR));
+            assert!(s.accept().await.is_none());
+        }
+    }
+
+    #[tokio::test]
+    async fn duplicate_syn_is_a_protocol_error_and_rst_is_seen_by_reader() {
+        let (mut s, mut host) = pair();
+        send(&mut host, syn(1), &[]).await;
+        let st = s.accept().await.unwrap();
+        let _ack = recv(&mut host).await;
+        send(
+            &mut host,
+            Header::new(TYPE_WINDOW_UPDATE, FLAG_RST, 1, 0),
+            &[],
+        )
+        .await;
+        let mut buf = Vec::new();
+        assert!(matches!(
+            st.read(&mut buf).await,
+            Err(YamuxError::StreamReset)
+        ));
+        send(&mut host, syn(3), &[]).await;
+        send(&mut host, syn(3), &[]).await;
+        let (a, _) = recv(&mut host).await;
+        assert!(a.has(FLAG_ACK));
+        let (g, _) = recv(&mut host).await;
+        assert_eq!(g.kind, TYPE_GO_AWAY);
+    }
+
+    #[tokio::test]
+    async fn session_eof_is_reported_to_streams_and_accept() {
+        let (mut s, mut host) = pair();
+        send(&mut host, syn(1), &[]).await;
+        let st = s.accept().await.unwrap();
+        drop(host);
+        assert!(s.accept().await.is_none());
+        let mut buf = Vec::new();
+        assert!(matches!(
+            st.read(&mut buf).await,
+            Err(YamuxError::SessionClosed)
+        ));
+        assert!(st.write_all(b"x").await.is_err());
+    }
+}
