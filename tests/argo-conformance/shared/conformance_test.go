@@ -460,6 +460,22 @@ func TestConformance(t *testing.T) {
 		}
 	})
 
+	t.Run("sequential_run_latency", func(t *testing.T) {
+		// Not a pass/fail bound: records what one measurement costs through the whole stack
+		// (gob of a full AnalysisRun, yamux, engine, reply), for comparison with refplugin.
+		cfg := welchConfig(40, 0, nil)
+		run, m := analysisRun(metric(cfg, "", "")), metric(cfg, "", "")
+		q := get(t)
+		const n = 200
+		start := time.Now()
+		for i := 0; i < n; i++ {
+			if got := q.Run(run, m); got.Phase == v1alpha1.AnalysisPhaseError {
+				t.Fatalf("run %d: %s", i, got.Message)
+			}
+		}
+		t.Logf("%d sequential Runs: mean %v per call", n, time.Since(start)/n)
+	})
+
 	t.Run("argument_over_256KiB", func(t *testing.T) {
 		cfg := welchConfig(40000, 0, nil)
 		run := analysisRun(metric(cfg, "", ""))
