@@ -4,6 +4,18 @@
 //!
 //! Spec: `argo-plugin-protocol.md` §5 (paraphrasing Go's `encoding/gob/doc.go`).
 
+pub mod decode;
+pub mod encode;
+pub mod error;
+pub mod types;
 pub mod value;
+pub mod wire;
 
+#[cfg(test)]
+mod proptests;
+
+pub use decode::{Decoder, Limits};
+pub use encode::Encoder;
+pub use error::{DecodeError, EncodeError};
+pub use types::{MarshalerKind, WireType};
 pub use value::{GoTime, Schema, Value};

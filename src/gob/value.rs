@@ -60,6 +60,15 @@ impl Value {
         }
     }
 
+    /// The time, if this is a GobEncoder value holding Go's binary `time.Time`
+    /// (e.g. `metav1.Time` fields such as `StartedAt`).
+    pub fn as_go_time(&self) -> Option<GoTime> {
+        match self {
+            Value::Encoded(b) => GoTime::from_go_bytes(b),
+            _ => None,
+        }
+    }
+
     /// The bytes, if this is `[]byte`.
     pub fn as_bytes(&self) -> Option<&[u8]> {
         match self {
@@ -136,7 +145,13 @@ impl GoTime {
         };
         let mut out = Vec::with_capacity(16);
         out.push(version);
-        out.extend_from_slice(&(self.unix_seconds + UNIX_TO_INTERNAL).to_be_bytes());
+        // Go's internal seconds wrap the same way on overflow.
+        out.extend_from_slice(
+            &self
+                .unix_seconds
+                .wrapping_add(UNIX_TO_INTERNAL)
+                .to_be_bytes(),
+        );
         out.extend_from_slice(&(self.nanos as i32).to_be_bytes());
         out.extend_from_slice(&minutes.to_be_bytes());
         if version == 2 {
@@ -145,7 +160,10 @@ impl GoTime {
         out
     }
 
-    /// Decode Go's binary time form; `None` for a version or length we do not know.
+    /// Decode Go's binary time form; `None` for a version or length we do not know, or
+    /// nanoseconds outside 0..1e9. Version 2's extra offset byte is read as signed (the
+    /// inverse of Go's encoder; Go's own decoder reads it unsigned, which misplaces negative
+    /// non-whole-minute offsets by 256 s).
     pub fn from_go_bytes(bytes: &[u8]) -> Option<GoTime> {
         let version = *bytes.first()?;
         let expected = match version {
@@ -173,7 +191,7 @@ impl GoTime {
             Some(minutes as i32 * 60 + extra)
         };
         Some(GoTime {
-            unix_seconds: sec.checked_sub(UNIX_TO_INTERNAL)?,
+            unix_seconds: sec.wrapping_sub(UNIX_TO_INTERNAL),
             nanos: nanos as u32,
             offset_seconds,
         })

@@ -3,6 +3,13 @@
 //! server for the dispensed plugin. It speaks gob through `crate::gob` and knows nothing of
 //! Argo: the plugin's methods arrive through [`RpcService`].
 
+pub mod frame;
+pub mod netrpc;
+pub mod server;
+pub mod yamux;
+
+pub use server::{GoPluginError, ServeConfig, serve};
+
 use std::future::Future;
 use std::pin::Pin;
 
@@ -23,4 +30,12 @@ pub struct Reply {
 pub trait RpcService: Send + Sync + 'static {
     /// Handle one call; `method` is without the service prefix (e.g. `Run`).
     fn call(&self, method: &str, arg: crate::gob::Value) -> BoxFuture<'_, Result<Reply, String>>;
+
+    /// Whether `method` exists, so unknown methods get Go's `rpc: can't find method` error
+    /// (and their argument is skipped) instead of reaching [`RpcService::call`]. The default
+    /// accepts every name and leaves unknown ones to `call`.
+    fn has_method(&self, method: &str) -> bool {
+        let _ = method;
+        true
+    }
 }

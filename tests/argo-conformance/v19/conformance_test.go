@@ -1,0 +1,1 @@
+../shared/conformance_test.go
