@@ -293,3 +293,84 @@ pub async fn serve_stream(stream: Stream, initial: Vec<u8>, handler: Arc<dyn Han
     while tasks.join_next().await.is_some() {}
     stream.close().await;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Only;
+    impl Handler for Only {
+        fn has_service(&self, s: &str) -> bool {
+            s == "Plugin"
+        }
+        fn has_method(&self, _s: &str, m: &str) -> bool {
+            m == "Run"
+        }
+        fn call(self: Arc<Self>, _: String, _: String, _: Value) -> BoxFuture<'static, Outcome> {
+            Box::pin(async { Outcome::from(Ok(empty_struct())) })
+        }
+    }
+
+    #[test]
+    fn resolve_uses_go_error_strings() {
+        assert_eq!(
+            resolve(&Only, "Plugin.Run"),
+            Ok(("Plugin".into(), "Run".into()))
+        );
+        assert_eq!(
+            resolve(&Only, "NoDot"),
+            Err("rpc: service/method request ill-formed: NoDot".into())
+        );
+        assert_eq!(
+            resolve(&Only, "Other.Run"),
+            Err("rpc: can't find service Other.Run".into())
+        );
+        assert_eq!(
+            resolve(&Only, "Plugin.Walk"),
+            Err("rpc: can't find method Plugin.Walk".into())
+        );
+        // Go splits at the last dot.
+        assert_eq!(
+            resolve(&Only, "a.Plugin.Run"),
+            Err("rpc: can't find service a.Plugin.Run".into())
+        );
+    }
+
+    #[test]
+    fn decodes_the_go_request_header_from_appendix_a2() {
+        // Our encoder's Request definition + `17 <id> 01 12 "Dispenser.Dispense" 00` (Seq 0
+        // omitted, Appendix A.2) must parse back to the header Go's client sends.
+        let mut enc = Encoder::new();
+        let v = Value::Struct(vec![(
+            "ServiceMethod".into(),
+            Value::String("Dispenser.Dispense".into()),
+        )]);
+        let bytes = enc.encode(&request_schema(), &v).unwrap();
+        // The type id differs with Go's version (65 in the trace, 64 from Go ≥ 1.2x's encoder).
+        let tail = [&[0x01, 0x12][..], b"Dispenser.Dispense", &[0x00]].concat();
+        assert_eq!(bytes[bytes.len() - 24], 0x17, "{bytes:02x?}");
+        assert!(bytes.ends_with(&tail), "{bytes:02x?}");
+        let (back, n) = Decoder::new().decode_next(&bytes).unwrap().unwrap();
+        assert_eq!(n, bytes.len());
+        assert_eq!(
+            parse_request_header(&back),
+            Ok(RequestHeader {
+                service_method: "Dispenser.Dispense".into(),
+                seq: 0
+            })
+        );
+        assert!(parse_request_header(&Value::Bool(true)).is_err());
+    }
+
+    #[test]
+    fn empty_struct_matches_go_invalid_request_bytes() {
+        // Appendix A.2: a definition message, then the 3-byte value message `03 <id> 00`
+        // (the id itself differs per stream).
+        let r = empty_struct();
+        let bytes = Encoder::new().encode(&r.schema, &r.value).unwrap();
+        let (v, _) = Decoder::new().decode_next(&bytes).unwrap().unwrap();
+        assert_eq!(v, Value::Struct(Vec::new()));
+        assert_eq!(bytes[bytes.len() - 4..][0], 0x03);
+        assert_eq!(*bytes.last().unwrap(), 0x00);
+    }
+}

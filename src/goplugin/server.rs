@@ -405,3 +405,24 @@ impl Handler for PluginHandler {
         Box::pin(async move { Outcome::from(self.service.call(&method, arg).await) })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_negotiation_follows_go_plugin() {
+        assert_eq!(negotiate_version(Some("1"), &[1]), Some(1));
+        assert_eq!(negotiate_version(Some("1,2,3"), &[1, 2]), Some(2));
+        assert_eq!(negotiate_version(Some("5"), &[1, 2]), Some(1));
+        assert_eq!(negotiate_version(None, &[1]), Some(1));
+        assert_eq!(negotiate_version(Some("x, 2"), &[2]), Some(2));
+        assert_eq!(negotiate_version(Some("1"), &[]), None);
+    }
+
+    #[test]
+    fn handshake_line_has_six_fields_and_newline() {
+        let l = handshake_line(1, Path::new("/tmp/plugin123"));
+        assert_eq!(l, "1|1|unix|/tmp/plugin123|netrpc|\n");
+    }
+}

@@ -498,7 +498,7 @@ async fn open_inbound(
     accept_tx: &mpsc::Sender<Stream>,
     id: u32,
 ) -> Result<(), YamuxError> {
-    if id == 0 || id % 2 == 0 {
+    if id == 0 || id.is_multiple_of(2) {
         return Err(YamuxError::Protocol(format!(
             "client opened stream with invalid id {id}"
         )));
