@@ -679,6 +679,21 @@ impl JudgePlugin {
 }
 
 impl RpcService for JudgePlugin {
+    /// Lets the transport answer Go's exact `rpc: can't find method` for anything else,
+    /// skipping the argument without decoding it into a call.
+    fn has_method(&self, method: &str) -> bool {
+        matches!(
+            method,
+            "InitPlugin"
+                | "Run"
+                | "Resume"
+                | "Terminate"
+                | "GarbageCollect"
+                | "Type"
+                | "GetMetadata"
+        )
+    }
+
     fn call(&self, method: &str, arg: Value) -> BoxFuture<'_, Result<Reply, String>> {
         let method = method.to_string();
         Box::pin(async move {
