@@ -134,7 +134,7 @@ impl Default for SimulationConfig {
             requests_per_look: 2000.0,
             base_error_rate: 0.01,
             error_ratio: 2.0,
-            samples_per_look: 20,
+            samples_per_look: 100,
             latency_scale: 1.2,
             latency_spread: 1.3,
             mean_shift_sd: 0.7,
@@ -769,6 +769,7 @@ fn family_label(family: Family, m: SimMethod, cfg: &SimulationConfig) -> String 
         (Family::Errors, SimMethod::CountVarying) => {
             format!("errors {}%, share 5/20/50%", cfg.base_error_rate * 100.0)
         }
+        (Family::Errors, SimMethod::NaiveZ) => "cumulative errors, 5/20/50%".into(),
         (Family::Errors, _) => "per-interval error ratio, 5/20/50%".into(),
         (Family::Latency, SimMethod::QuantileHistogram) => "latency histogram, 5/20/50%".into(),
         (Family::Latency, SimMethod::QuantileSamples) => {

@@ -113,10 +113,10 @@ fn log_lr(cell: &Cell, r: f64, r0: f64) -> f64 {
     out - e * ((r * cell.pi + 1.0 - cell.pi) / (r0 * cell.pi + 1.0 - cell.pi)).ln()
 }
 
-/// The grid-mixture e-processes for H0: r ≤ r0 (`upper = true`, alternatives r0·g) and
-/// H0: r ≥ r0 (`upper = false`, alternatives r0/g) are equal-weight averages over
-/// [`RATIO_GRID`] of products of [`log_lr`]; each product is a nonnegative supermartingale
-/// under its null because the binomial likelihood ratio is monotone in q.
+// The grid-mixture e-processes for H0: r ≤ r0 (`upper = true`, alternatives r0·g) and
+// H0: r ≥ r0 (`upper = false`, alternatives r0/g) are equal-weight averages over
+// RATIO_GRID of products of `log_lr`; each product is a nonnegative supermartingale
+// under its null because the binomial likelihood ratio is monotone in q.
 
 /// log of the regularized upper incomplete beta Q(a, b; x) = 1 − I_x(a, b), computed in log
 /// space by the Lentz continued fraction (Numerical Recipes 6.4 / DLMF 8.17.22) on whichever
