@@ -1,6 +1,179 @@
-//! Command-line front door (owner: analysis/CLI work).
+//! Command-line front door: `analyze` a config, `compare` two series files with one method,
+//! `simulate` error rates, and the hook into Argo plugin mode. Logs go to stderr through
+//! `tracing`; stdout carries only the command's result (and, in plugin mode, the go-plugin
+//! handshake), so scripts and Argo can read it.
+
+mod analyze;
+mod compare;
+mod table;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Version string with the git commit recorded by `build.rs`.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("CANARY_JUDGE_GIT_COMMIT"),
+    ")"
+);
+
+/// Environment variable and value with which Argo Rollouts starts a metric-provider plugin
+/// (go-plugin's magic cookie).
+pub const PLUGIN_COOKIE_KEY: &str = "ARGO_ROLLOUTS_RPC_PLUGIN";
+/// Magic cookie value for metric providers.
+pub const PLUGIN_COOKIE_VALUE: &str = "metricprovider";
+
+/// Process exit statuses, shared by every subcommand so scripts and Argo's `job` provider can
+/// branch on them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Verdict pass.
+    Pass = 0,
+    /// Verdict fail.
+    Fail = 1,
+    /// Bad usage, bad input file or bad config.
+    Usage = 2,
+    /// Verdict inconclusive.
+    Inconclusive = 3,
+    /// A data source could not be read.
+    DataSource = 4,
+}
+
+impl Exit {
+    /// Exit status for a verdict.
+    pub fn from_verdict(v: crate::stats::Verdict) -> Self {
+        match v {
+            crate::stats::Verdict::Pass => Exit::Pass,
+            crate::stats::Verdict::Fail => Exit::Fail,
+            crate::stats::Verdict::Inconclusive => Exit::Inconclusive,
+        }
+    }
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> Self {
+        ExitCode::from(e as u8)
+    }
+}
+
+/// A command that could not produce a result: the message is printed to stderr.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// Bad usage, input file or config (exit 2).
+    #[error("{0}")]
+    Usage(String),
+    /// A data source failed (exit 4).
+    #[error("{0}")]
+    DataSource(String),
+}
+
+impl CliError {
+    fn exit(&self) -> Exit {
+        match self {
+            CliError::Usage(_) => Exit::Usage,
+            CliError::DataSource(_) => Exit::DataSource,
+        }
+    }
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "canary-judge",
+    version = VERSION,
+    about = "Judge a canary against its baseline: pass, fail or inconclusive",
+    long_about = "Judge a canary against its baseline: pass, fail or inconclusive.\n\n\
+                  Exit status: 0 pass, 1 fail, 3 inconclusive, 2 bad usage or config, \
+                  4 data source error."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Judge every metric of a config file and print a table (or the JSON report).
+    Analyze(analyze::AnalyzeArgs),
+    /// Compare two series files with one method.
+    Compare(Box<compare::CompareArgs>),
+    /// Run as an Argo Rollouts metric-provider plugin (what Argo starts).
+    Plugin,
+}
 
 /// Runs the command line and returns the process exit status.
-pub fn main() -> std::process::ExitCode {
-    std::process::ExitCode::from(2)
+pub fn main() -> ExitCode {
+    init_logging();
+    if std::env::var(PLUGIN_COOKIE_KEY).as_deref() == Ok(PLUGIN_COOKIE_VALUE) {
+        return run_plugin_mode();
+    }
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help and --version go to stdout with status 0; usage errors to stderr with 2.
+            let _ = e.print();
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+        }
+    };
+    let result = match cli.command {
+        None => {
+            print_error(&format!(
+                "canary-judge judges a canary release against its baseline.\n\
+                 It is normally started by Argo Rollouts as a metric plugin (with {PLUGIN_COOKIE_KEY}={PLUGIN_COOKIE_VALUE} set),\n\
+                 or run by hand with a subcommand:\n\
+                 \x20 canary-judge analyze CONFIG [--json]\n\
+                 \x20 canary-judge compare --method METHOD --canary FILE --baseline FILE\n\
+                 Run `canary-judge --help` for more.\n"
+            ));
+            return Exit::Usage.into();
+        }
+        Some(Command::Analyze(args)) => analyze::run(&args),
+        Some(Command::Compare(args)) => compare::run(&args),
+        Some(Command::Plugin) => return run_plugin_mode(),
+    };
+    match result {
+        Ok(exit) => exit.into(),
+        Err(e) => {
+            tracing::debug!(error = %e, "command failed");
+            print_error(&format!("error: {e}\n"));
+            e.exit().into()
+        }
+    }
+}
+
+/// Write the command's result to stdout. A closed pipe (`canary-judge ... | head`) is not an
+/// error worth a panic: the reader has what it wanted.
+pub(crate) fn print_result(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush())
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        tracing::warn!(error = %e, "cannot write the result to stdout");
+    }
+}
+
+/// Write a message for people to stderr; if even stderr is gone there is nobody to tell.
+pub(crate) fn print_error(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}
+
+/// Plugin mode hook: Argo starts the binary with the magic cookie set (or the `plugin`
+/// subcommand is given). The Argo front door (`crate::argo`) will serve the go-plugin
+/// handshake from here; until it is wired, say so and fail.
+fn run_plugin_mode() -> ExitCode {
+    print_error("canary-judge: plugin mode is not built yet\n");
+    Exit::Usage.into()
+}
+
+/// Logs to stderr only (stdout belongs to results and the plugin handshake). The filter comes
+/// from `CANARY_JUDGE_LOG` (e.g. `debug`), default `warn`.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CANARY_JUDGE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter)
+        .try_init();
 }

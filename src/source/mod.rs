@@ -1,2 +1,148 @@
-//! Data sources: recorded series files now, Prometheus later.
+//! Data sources: where one arm's series comes from. Today that is numbers written inline in
+//! the config or recorded series files on disk; a Prometheus `query` variant exists in the
+//! model so configs can name it, and loading it answers with a clear error until the
+//! Prometheus client lands. Parsing lives here so the CLI and the engine read files alike.
+
+pub mod files;
 pub mod prometheus;
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+pub use files::{
+    ParsedValues, parse_histogram, parse_values, read_histogram_file, read_values, read_values_file,
+};
+
+/// Where one series (values, events or traffic, or a histogram) comes from. Written in configs
+/// as a one-key map: `{values: [...]}`, `{file: data/x.csv}` or `{query: "..."}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "SourceFields", into = "SourceFields")]
+pub enum SeriesSource {
+    /// Numbers written in the config itself (handy for tests and small examples).
+    Values(Vec<f64>),
+    /// A recorded series file, relative to the config file's directory.
+    File(PathBuf),
+    /// A Prometheus query (PromQL); not available in this build yet.
+    Query(String),
+}
+
+/// The written form of a [`SeriesSource`]: a map with exactly one of the three keys. (YAML
+/// libraries spell externally tagged enums as `!tags`; a plain map reads better in configs.)
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceFields {
+    /// Inline numbers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values: Option<Vec<f64>>,
+    /// Recorded series file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<PathBuf>,
+    /// Prometheus query.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
+}
+
+impl TryFrom<SourceFields> for SeriesSource {
+    type Error = String;
+    fn try_from(f: SourceFields) -> Result<Self, Self::Error> {
+        match (f.values, f.file, f.query) {
+            (Some(v), None, None) => Ok(SeriesSource::Values(v)),
+            (None, Some(p), None) => Ok(SeriesSource::File(p)),
+            (None, None, Some(q)) => Ok(SeriesSource::Query(q)),
+            _ => Err("give exactly one of `values`, `file` or `query`".to_string()),
+        }
+    }
+}
+
+impl From<SeriesSource> for SourceFields {
+    fn from(s: SeriesSource) -> Self {
+        match s {
+            SeriesSource::Values(v) => SourceFields {
+                values: Some(v),
+                ..Default::default()
+            },
+            SeriesSource::File(p) => SourceFields {
+                file: Some(p),
+                ..Default::default()
+            },
+            SeriesSource::Query(q) => SourceFields {
+                query: Some(q),
+                ..Default::default()
+            },
+        }
+    }
+}
+
+impl SeriesSource {
+    /// Short description for messages: `inline values`, `file data/x.csv`, `query ...`.
+    pub fn describe(&self) -> String {
+        match self {
+            SeriesSource::Values(v) => format!("inline values ({} numbers)", v.len()),
+            SeriesSource::File(p) => format!("file {}", p.display()),
+            SeriesSource::Query(q) => format!("query `{q}`"),
+        }
+    }
+
+    /// Load a scalar series (numbers, one per interval). Relative file paths are resolved
+    /// against `base_dir`. NaN and infinities are returned as they are; callers decide.
+    pub fn load_values(&self, base_dir: &Path) -> Result<Vec<f64>, SourceError> {
+        match self {
+            SeriesSource::Values(v) => Ok(v.clone()),
+            SeriesSource::File(p) => read_values_file(&base_dir.join(p)),
+            SeriesSource::Query(q) => Err(SourceError::QueryUnavailable { query: q.clone() }),
+        }
+    }
+
+    /// Load a histogram series (cumulative bucket counts per interval).
+    pub fn load_histogram(
+        &self,
+        base_dir: &Path,
+    ) -> Result<crate::stats::quantile::HistogramSeries, SourceError> {
+        match self {
+            SeriesSource::Values(_) => Err(SourceError::Format {
+                origin: "inline values".into(),
+                at: None,
+                why:
+                    "a histogram needs a file (CSV `timestamp,le,count` or JSON), not inline values"
+                        .into(),
+            }),
+            SeriesSource::File(p) => read_histogram_file(&base_dir.join(p)),
+            SeriesSource::Query(q) => Err(SourceError::QueryUnavailable { query: q.clone() }),
+        }
+    }
+}
+
+/// Why a series could not be loaded; every message names the file (and line) or the query.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// File path as given.
+        path: String,
+        /// Operating-system error.
+        source: std::io::Error,
+    },
+    /// The file holds no numbers at all.
+    #[error("{origin} is empty: it holds no values")]
+    Empty {
+        /// File path or description.
+        origin: String,
+    },
+    /// A line or element that is not what the format allows.
+    #[error("{origin}{}: {why}", at.as_ref().map(|a| format!(" {a}")).unwrap_or_default())]
+    Format {
+        /// File path or description.
+        origin: String,
+        /// Where in it (`line 3`, `element 4`), when known.
+        at: Option<String>,
+        /// What is wrong.
+        why: String,
+    },
+    /// A `query` source was configured but this build has no Prometheus client.
+    #[error("Prometheus source not available in this build yet (query `{query}`)")]
+    QueryUnavailable {
+        /// The PromQL text.
+        query: String,
+    },
+}

@@ -1,8 +1,14 @@
 //! Sequential count test for errors against traffic (method `count-sequential`): Beta mixture
 //! for a constant traffic share, grid-mixture e-process for a share that changes per interval,
-//! and a rate-ratio upper confidence bound for Pass.
+//! and a rate-ratio confidence sequence for Pass.
+//!
+//! Conditioning on the total number of events, each event is the canary's with probability
+//! q(r) = rπ/(rπ + 1 − π), where π is the canary's traffic share and r the rate ratio
+//! (Lindon & Malek, NeurIPS'22, arXiv 2011.03567; `statistics.md` §2.3, §3.1, §6.2(e)). Every
+//! prefix of the series is a look and a rejection is "ever crossed 1/α" (Ville), so the answer
+//! is the same whenever it is asked and needs no stored state.
 
-use super::{Decision, StatsError};
+use super::{Decision, StatsError, Verdict};
 use serde::{Deserialize, Serialize};
 
 /// One arm's events (e.g. 5xx responses) and traffic (requests) per disjoint interval.
@@ -67,15 +73,460 @@ impl Default for CountParams {
     }
 }
 
+/// Rate-ratio alternatives of the grid mixtures (statistics.md §6.2(e)), equal weights.
+pub const RATIO_GRID: [f64; 7] = [1.1, 1.25, 1.5, 2.0, 3.0, 5.0, 10.0];
+
+/// Search range of the rate-ratio confidence bounds; a bound at an end means "at least this
+/// extreme".
+const R_MIN: f64 = 1e-6;
+const R_MAX: f64 = 1e6;
+
+/// One interval after validation: canary events, baseline events, canary share under H0.
+#[derive(Debug, Clone, Copy)]
+struct Cell {
+    ec: f64,
+    eb: f64,
+    pi: f64,
+}
+
+fn log_sum_exp_mean(values: &[f64]) -> f64 {
+    let m = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if !m.is_finite() {
+        return m;
+    }
+    let s: f64 = values.iter().map(|v| (v - m).exp()).sum();
+    m + (s / values.len() as f64).ln()
+}
+
+/// log of the per-interval likelihood ratio of rate ratio `r` against `r0` for the canary's
+/// share of the interval's events (binomial in q(r), statistics.md §3.1):
+/// e_c·log(r/r0) − e·log((rπ + 1 − π)/(r0π + 1 − π)).
+fn log_lr(cell: &Cell, r: f64, r0: f64) -> f64 {
+    let e = cell.ec + cell.eb;
+    if e == 0.0 {
+        return 0.0;
+    }
+    let mut out = 0.0;
+    if cell.ec > 0.0 {
+        out += cell.ec * (r / r0).ln();
+    }
+    out - e * ((r * cell.pi + 1.0 - cell.pi) / (r0 * cell.pi + 1.0 - cell.pi)).ln()
+}
+
+/// Log of the grid-mixture e-process at a prefix for H0: r ≤ r0 (`upper = true`, alternatives
+/// r0·g) or H0: r ≥ r0 (`upper = false`, alternatives r0/g). Each product is a nonnegative
+/// supermartingale under its null because the binomial likelihood ratio is monotone in q.
+fn log_grid_e(cells: &[Cell], r0: f64, upper: bool) -> f64 {
+    let mut sums = [0.0; RATIO_GRID.len()];
+    for (s, g) in sums.iter_mut().zip(RATIO_GRID) {
+        let r = if upper { r0 * g } else { r0 / g };
+        *s = cells.iter().map(|c| log_lr(c, r, r0)).sum();
+    }
+    log_sum_exp_mean(&sums)
+}
+
+/// log of the regularized upper incomplete beta Q(a, b; x) = 1 − I_x(a, b), computed in log
+/// space by the Lentz continued fraction (Numerical Recipes 6.4 / DLMF 8.17.22) on whichever
+/// side converges fast, so tiny tails neither underflow nor cancel (same quantity as
+/// scipy.special.betaincc).
+pub(crate) fn log_beta_upper(a: f64, b: f64, x: f64) -> f64 {
+    if x <= 0.0 {
+        return 0.0;
+    }
+    if x >= 1.0 {
+        return f64::NEG_INFINITY;
+    }
+    if x > (a + 1.0) / (a + b + 2.0) {
+        // Q(a,b;x) = I_{1−x}(b,a), and the fraction converges fast for 1 − x here.
+        log_beta_lower_cf(b, a, 1.0 - x)
+    } else {
+        (-log_beta_lower_cf(a, b, x).exp()).ln_1p()
+    }
+}
+
+/// log I_x(a, b) by the continued fraction; accurate when x < (a+1)/(a+b+2).
+fn log_beta_lower_cf(a: f64, b: f64, x: f64) -> f64 {
+    let log_front = a * x.ln() + b * (-x).ln_1p() - statrs::function::beta::ln_beta(a, b) - a.ln();
+    let tiny = 1e-300;
+    let qab = a + b;
+    let qap = a + 1.0;
+    let qam = a - 1.0;
+    let mut c = 1.0;
+    let mut d = 1.0 - qab * x / qap;
+    if d.abs() < tiny {
+        d = tiny;
+    }
+    d = 1.0 / d;
+    let mut h = d;
+    for m in 1..100_000 {
+        let m = m as f64;
+        let m2 = 2.0 * m;
+        let aa = m * (b - m) * x / ((qam + m2) * (a + m2));
+        d = 1.0 + aa * d;
+        if d.abs() < tiny {
+            d = tiny;
+        }
+        c = 1.0 + aa / c;
+        if c.abs() < tiny {
+            c = tiny;
+        }
+        d = 1.0 / d;
+        h *= d * c;
+        let aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2));
+        d = 1.0 + aa * d;
+        if d.abs() < tiny {
+            d = tiny;
+        }
+        c = 1.0 + aa / c;
+        if c.abs() < tiny {
+            c = tiny;
+        }
+        d = 1.0 / d;
+        let del = d * c;
+        h *= del;
+        if (del - 1.0).abs() < 1e-16 {
+            break;
+        }
+    }
+    log_front + h.ln()
+}
+
+/// One-sided Beta-mixture log e-value for a constant canary share ρ: the Lindon–Malek
+/// Beta(kρ, k(1−ρ)) prior restricted to θ > ρ (statistics.md §6.2(e)),
+/// BF = [B(a+E_c, b+E_b)·Q(a+E_c, b+E_b; ρ)] / [B(a, b)·Q(a, b; ρ)] / (ρ^{E_c}(1−ρ)^{E_b}).
+/// For every θ ≤ ρ and θ' ≥ ρ the one-event likelihood ratio has mean ≤ 1, so this is a
+/// nonnegative supermartingale under the composite null "canary not worse".
+pub(crate) fn log_beta_mixture_one_sided(ec: f64, eb: f64, rho: f64, k: f64) -> f64 {
+    let (a, b) = (k * rho, k * (1.0 - rho));
+    use statrs::function::beta::ln_beta;
+    let mut out = ln_beta(a + ec, b + eb) - ln_beta(a, b) + log_beta_upper(a + ec, b + eb, rho)
+        - log_beta_upper(a, b, rho);
+    if ec > 0.0 {
+        out -= ec * rho.ln();
+    }
+    if eb > 0.0 {
+        out -= eb * (-rho).ln_1p();
+    }
+    out
+}
+
+fn validate_params(p: &CountParams) -> Result<(), StatsError> {
+    let bad = |name: &'static str, why: String| Err(StatsError::InvalidParameter { name, why });
+    if !(p.alpha > 0.0 && p.alpha < 1.0) {
+        return bad("alpha", format!("must be in (0, 1), got {}", p.alpha));
+    }
+    if !(p.margin.is_finite() && p.margin >= 0.0) {
+        return bad(
+            "margin",
+            format!("must be a finite number ≥ 0, got {}", p.margin),
+        );
+    }
+    if let Some(s) = p.share
+        && !(s > 0.0 && s < 1.0)
+    {
+        return bad("share", format!("must be in (0, 1), got {s}"));
+    }
+    if !(p.prior_strength.is_finite() && p.prior_strength > 0.0) {
+        return bad(
+            "prior_strength",
+            format!("must be a finite number > 0, got {}", p.prior_strength),
+        );
+    }
+    if !(p.min_events.is_finite() && p.min_events >= 0.0) {
+        return bad(
+            "min_events",
+            format!("must be finite and ≥ 0, got {}", p.min_events),
+        );
+    }
+    if !(p.min_requests.is_finite() && p.min_requests >= 0.0) {
+        return bad(
+            "min_requests",
+            format!("must be finite and ≥ 0, got {}", p.min_requests),
+        );
+    }
+    Ok(())
+}
+
+fn validate_arm(arm: &'static str, s: &CountSeries) -> Result<(), StatsError> {
+    let (events_name, traffic_name) = if arm == "canary" {
+        ("canary.events", "canary.traffic")
+    } else {
+        ("baseline.events", "baseline.traffic")
+    };
+    if s.events.len() != s.traffic.len() {
+        return Err(StatsError::InvalidParameter {
+            name: traffic_name,
+            why: format!(
+                "has {} intervals but {events_name} has {}",
+                s.traffic.len(),
+                s.events.len()
+            ),
+        });
+    }
+    super::check_finite(arm, &s.events)?;
+    super::check_finite(arm, &s.traffic)?;
+    for (i, (&e, &n)) in s.events.iter().zip(&s.traffic).enumerate() {
+        if e < 0.0 {
+            return Err(StatsError::InvalidParameter {
+                name: events_name,
+                why: format!("interval {i} has a negative count {e}"),
+            });
+        }
+        if n < 0.0 {
+            return Err(StatsError::InvalidParameter {
+                name: traffic_name,
+                why: format!("interval {i} has a negative count {n}"),
+            });
+        }
+        if n < e {
+            return Err(StatsError::InvalidParameter {
+                name: traffic_name,
+                why: format!("interval {i} has traffic {n} below its {e} events"),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Compare canary and baseline event counts, interval by interval.
+///
+/// Fail test (H0: canary rate ≤ baseline rate): with `share = Some(ρ)` the one-sided
+/// Lindon–Malek Beta mixture on cumulative counts; with `share = None` the grid mixture over
+/// r ∈ [`RATIO_GRID`] of per-interval likelihood ratios with π_i = n_c,i/(n_c,i + n_b,i).
+/// Rate-ratio confidence sequence: r_U is the smallest r0 whose mirror-image e-process for
+/// H0: r ≥ r0 (alternatives r0/g) ever reached 1/α, r_L the largest r0 whose process for
+/// H0: r ≤ r0 (alternatives r0·g) did; running min / max over looks.
+/// Fail when the e-process ever reached 1/α (and both arms have `min_requests`); Pass when
+/// r_U < 1 + margin with at least `min_events` events; else Inconclusive.
+/// `effect` is the rate ratio (canary rate / baseline rate), `ci_low`/`ci_high` are r_L/r_U.
 pub fn compare(
     canary: &CountSeries,
     baseline: &CountSeries,
     params: &CountParams,
 ) -> Result<Decision, StatsError> {
-    let _ = (canary, baseline, params);
-    Err(StatsError::InvalidParameter {
-        name: "method",
-        why: "count-sequential is not implemented yet".into(),
-    })
+    validate_params(params)?;
+    validate_arm("canary", canary)?;
+    validate_arm("baseline", baseline)?;
+    if canary.events.len() != baseline.events.len() {
+        return Err(StatsError::LengthMismatch {
+            canary: canary.events.len(),
+            baseline: baseline.events.len(),
+        });
+    }
+    let n = canary.events.len();
+    let alpha = params.alpha;
+    let log_threshold = (1.0 / alpha).ln();
+
+    let mut cells: Vec<Cell> = Vec::with_capacity(n);
+    let (mut ec_tot, mut eb_tot, mut nc_tot, mut nb_tot) = (0.0, 0.0, 0.0, 0.0);
+    // Incremental grid sums for the Fail process in the varying-share mode (r0 = 1).
+    let mut fail_sums = [0.0; RATIO_GRID.len()];
+    let mut log_e = 0.0_f64;
+    let mut log_e_max = 0.0_f64;
+    let mut first_cross: Option<usize> = None;
+    let mut first_fail: Option<usize> = None;
+    let mut r_upper = f64::INFINITY;
+    let mut r_lower = 0.0_f64;
+    for i in 0..n {
+        let (ec, eb) = (canary.events[i], baseline.events[i]);
+        let (nc, nb) = (canary.traffic[i], baseline.traffic[i]);
+        ec_tot += ec;
+        eb_tot += eb;
+        nc_tot += nc;
+        nb_tot += nb;
+        let pi = match params.share {
+            Some(rho) => rho,
+            None if nc + nb > 0.0 => nc / (nc + nb),
+            // No traffic at all: no events either (validated), nothing to learn.
+            None => 0.5,
+        };
+        let cell = Cell { ec, eb, pi };
+        cells.push(cell);
+
+        log_e = match params.share {
+            Some(rho) => log_beta_mixture_one_sided(ec_tot, eb_tot, rho, params.prior_strength),
+            None => {
+                for (s, g) in fail_sums.iter_mut().zip(RATIO_GRID) {
+                    *s += log_lr(&cell, g, 1.0);
+                }
+                log_sum_exp_mean(&fail_sums)
+            }
+        };
+        log_e_max = log_e_max.max(log_e);
+        if first_cross.is_none() && log_e >= log_threshold {
+            first_cross = Some(i + 1);
+        }
+        if first_fail.is_none()
+            && first_cross.is_some()
+            && nc_tot >= params.min_requests
+            && nb_tot >= params.min_requests
+        {
+            first_fail = Some(i + 1);
+        }
+
+        if ec + eb > 0.0 {
+            // The processes move only when events arrive. Each is monotone in r0 (see
+            // log_lr: the ratio grows with r0 for alternatives r0/g and falls for r0·g), so
+            // the bound improves at this look only if the old bound's process now rejects.
+            let hi = r_upper.min(R_MAX);
+            if log_grid_e(&cells, hi, false) >= log_threshold {
+                r_upper = root_in_log(&cells, R_MIN, hi, false, log_threshold);
+            }
+            let lo = r_lower.max(R_MIN);
+            if log_grid_e(&cells, lo, true) >= log_threshold {
+                r_lower = root_in_log(&cells, lo, R_MAX, true, log_threshold);
+            }
+        }
+    }
+
+    let mut decision = Decision::new("count-sequential", Verdict::Inconclusive, "");
+    decision.n_canary = ec_tot.round() as u64;
+    decision.n_baseline = eb_tot.round() as u64;
+    decision.e_value = Some(log_e.min(700.0).exp());
+    decision.p_value = Some((-log_e_max).exp().min(1.0));
+    let ratio = match params.share {
+        Some(rho) => (ec_tot / rho) / (eb_tot / (1.0 - rho)),
+        None => (ec_tot / nc_tot) / (eb_tot / nb_tot),
+    };
+    decision.effect = ratio.is_finite().then_some(ratio);
+    decision.ci_low = Some(r_lower);
+    decision.ci_high = r_upper.is_finite().then_some(r_upper);
+    let x = &mut decision.extra;
+    x.insert("e_max".into(), log_e_max.min(700.0).exp());
+    x.insert("events_canary".into(), ec_tot);
+    x.insert("events_baseline".into(), eb_tot);
+    x.insert("requests_canary".into(), nc_tot);
+    x.insert("requests_baseline".into(), nb_tot);
+    x.insert("intervals".into(), n as f64);
+    if let Some(rho) = params.share {
+        x.insert("share".into(), rho);
+    }
+    if let Some(look) = first_fail {
+        x.insert("first_fail_look".into(), look as f64);
+    }
+
+    let ratio_text = match decision.effect {
+        Some(r) => format!("{r:.3}"),
+        None => "undefined".into(),
+    };
+    if nc_tot < params.min_requests || nb_tot < params.min_requests {
+        decision.reason = format!(
+            "too little traffic: {nc_tot} canary and {nb_tot} baseline requests, {} per arm needed",
+            params.min_requests
+        );
+        return Ok(decision);
+    }
+    if let Some(look) = first_fail {
+        decision.verdict = Verdict::Fail;
+        decision.reason = format!(
+            "canary error rate above baseline: e-value reached 1/α = {:.1} by interval {look} (rate ratio {ratio_text}, lower bound {r_lower:.3})",
+            1.0 / alpha
+        );
+        return Ok(decision);
+    }
+    if ec_tot + eb_tot == 0.0 {
+        decision.reason = "no events in either arm yet: e-value 1, nothing to judge".into();
+        return Ok(decision);
+    }
+    let limit = 1.0 + params.margin;
+    if ec_tot + eb_tot >= params.min_events && r_upper < limit {
+        decision.verdict = Verdict::Pass;
+        decision.reason = format!(
+            "rate-ratio upper bound {r_upper:.3} is below 1 + margin = {limit:.3} (rate ratio {ratio_text})"
+        );
+    } else if ec_tot + eb_tot < params.min_events {
+        decision.reason = format!(
+            "{} events so far, {} needed before a pass",
+            ec_tot + eb_tot,
+            params.min_events
+        );
+    } else {
+        decision.reason = format!(
+            "no rejection yet (max e = {:.3}) and the rate-ratio upper bound {} is not below {limit:.3}",
+            log_e_max.exp(),
+            if r_upper.is_finite() {
+                format!("{r_upper:.3}")
+            } else {
+                "∞".into()
+            }
+        );
+    }
+    Ok(decision)
+}
+
+/// The r0 in [lo, hi] at which the grid process crosses log(1/α), solved on log r0.
+/// For `upper = false` the process increases in r0 (root = smallest rejected r0); for
+/// `upper = true` it decreases (root = largest rejected r0).
+fn root_in_log(cells: &[Cell], lo: f64, hi: f64, upper: bool, log_threshold: f64) -> f64 {
+    let sign = if upper { -1.0 } else { 1.0 };
+    let f = |lr: f64| sign * (log_grid_e(cells, lr.exp(), upper) - log_threshold);
+    super::msprt::solve_increasing(f, lo.ln(), hi.ln(), 1e-13).exp()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn series(events: &[f64], traffic: &[f64]) -> CountSeries {
+        CountSeries {
+            events: events.to_vec(),
+            traffic: traffic.to_vec(),
+        }
+    }
+
+    #[test]
+    fn incomplete_beta_matches_statrs_in_the_bulk() {
+        for (a, b, x) in [(2.0, 3.0, 0.4), (50.0, 30.0, 0.7), (5.0, 95.0, 0.05)] {
+            let ours = log_beta_upper(a, b, x).exp();
+            let theirs = 1.0 - statrs::function::beta::beta_reg(a, b, x);
+            assert!(
+                (ours - theirs).abs() < 1e-12,
+                "{a} {b} {x}: {ours} {theirs}"
+            );
+        }
+    }
+
+    #[test]
+    fn doubled_errors_fail_and_equal_errors_pass() {
+        let n = 40;
+        let traffic = vec![10_000.0; n];
+        let base = vec![100.0; n];
+        let bad = vec![200.0; n];
+        let p = CountParams::default();
+        let d = compare(&series(&bad, &traffic), &series(&base, &traffic), &p).unwrap();
+        assert_eq!(d.verdict, Verdict::Fail, "{}", d.reason);
+        let d = compare(&series(&base, &traffic), &series(&base, &traffic), &p).unwrap();
+        assert_eq!(d.verdict, Verdict::Pass, "{}", d.reason);
+        let ru = d.ci_high.unwrap();
+        assert!(ru > 1.0 && ru < 1.2, "{ru}");
+    }
+
+    #[test]
+    fn zero_events_inconclusive_with_unit_e() {
+        let t = vec![1000.0; 5];
+        let z = vec![0.0; 5];
+        let d = compare(&series(&z, &t), &series(&z, &t), &CountParams::default()).unwrap();
+        assert_eq!(d.verdict, Verdict::Inconclusive);
+        assert_eq!(d.e_value, Some(1.0));
+        assert_eq!(d.p_value, Some(1.0));
+    }
+
+    #[test]
+    fn invalid_counts_name_the_interval() {
+        let p = CountParams::default();
+        let err = compare(
+            &series(&[1.0, 5.0], &[10.0, 4.0]),
+            &series(&[0.0, 0.0], &[10.0, 10.0]),
+            &p,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("interval 1"), "{err}");
+        let err = compare(
+            &series(&[1.0, -1.0], &[10.0, 4.0]),
+            &series(&[0.0, 0.0], &[10.0, 10.0]),
+            &p,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("negative"), "{err}");
+    }
 }

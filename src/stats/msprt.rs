@@ -1,7 +1,14 @@
 //! Mixture sequential probability ratio test / normal-mixture confidence sequence for the
 //! difference of means (method `msprt`): anytime-valid, so it may be looked at every step.
+//!
+//! The e-process is recomputed at every prefix of the series (one look per interval) and a
+//! rejection is "ever crossed 1/α" (Ville's inequality), so each call gives the same answer
+//! as a process that had watched every interval, with no stored state. Formulas:
+//! `statistics.md` §3.1 and §6.2(d) — Johari et al. (KDD'17) two-sided mixture in information
+//! form, Howard, Ramdas, McAuliffe & Sekhon (2021, Ann. Statist.) one-sided normal mixture
+//! (confseq `OneSidedNormalMixture`), plug-in variance after a burn-in (arXiv 2212.14411).
 
-use super::{Decision, Harm, StatsError};
+use super::{Decision, Harm, StatsError, Verdict, check_finite};
 use serde::{Deserialize, Serialize};
 
 /// Parameters of mSPRT (defaults in `statistics.md` §6.2(d)).
@@ -14,13 +21,15 @@ pub struct MsprtParams {
     /// Which direction is harm; `either` is two-sided.
     #[serde(default)]
     pub harm: Harm,
-    /// Mixture standard deviation τ on the metric's scale; default derived from the data.
+    /// Mixture standard deviation τ on the metric's scale. Default (`None`): the smallest
+    /// regression worth catching, `margin · |mean of both arms over the burn-in|`; if that is
+    /// zero, the pooled standard deviation over the burn-in; if that is zero too, 1.
     #[serde(default)]
     pub tau: Option<f64>,
     /// Relative non-inferiority margin (fraction of the baseline mean).
     #[serde(default = "default_margin")]
     pub margin: f64,
-    /// Points per arm before any decision (plug-in variance burn-in).
+    /// Points per arm before any decision (plug-in variance burn-in); at least 2 are used.
     #[serde(default = "default_burn_in")]
     pub burn_in: usize,
 }
@@ -47,15 +56,380 @@ impl Default for MsprtParams {
     }
 }
 
+/// log Φ(z), accurate in the far lower tail (where Φ itself underflows): the asymptotic
+/// series of Abramowitz & Stegun 26.2.12 below z = −30, `ln(erfc(−z/√2)/2)` elsewhere
+/// (same quantity as scipy.special.log_ndtr).
+pub(crate) fn log_ndtr(z: f64) -> f64 {
+    if z < -30.0 {
+        let z2 = z * z;
+        -0.5 * z2 - (-z).ln() - 0.5 * (2.0 * std::f64::consts::PI).ln()
+            + (1.0 - 1.0 / z2 + 3.0 / (z2 * z2) - 15.0 / (z2 * z2 * z2)).ln()
+    } else if z > 5.0 {
+        // Φ(z) = 1 − Φ(−z); ln_1p keeps the tiny upper-tail mass exact.
+        (-0.5 * statrs::function::erf::erfc(z / std::f64::consts::SQRT_2)).ln_1p()
+    } else {
+        (0.5 * statrs::function::erf::erfc(-z / std::f64::consts::SQRT_2)).ln()
+    }
+}
+
+/// Root of an increasing function `f` on `[lo, hi]` with `f(lo) < 0 ≤ f(hi)`, by the Illinois
+/// variant of regula falsi with a bisection safeguard; stops when the bracket is narrower than
+/// `tol`. Used for every boundary inversion in the sequential methods.
+pub(crate) fn solve_increasing(
+    mut f: impl FnMut(f64) -> f64,
+    mut lo: f64,
+    mut hi: f64,
+    tol: f64,
+) -> f64 {
+    let mut f_lo = f(lo);
+    let mut f_hi = f(hi);
+    if f_lo >= 0.0 {
+        return lo;
+    }
+    if f_hi < 0.0 {
+        return hi;
+    }
+    let mut side = 0i8;
+    for iter in 0..300 {
+        if hi - lo <= tol {
+            break;
+        }
+        // Every fourth step bisects, so the bracket shrinks geometrically whatever f does.
+        let mut x = if iter % 4 == 3 {
+            0.5 * (lo + hi)
+        } else {
+            (lo * f_hi - hi * f_lo) / (f_hi - f_lo)
+        };
+        if !(x > lo && x < hi) {
+            x = 0.5 * (lo + hi);
+        }
+        let fx = f(x);
+        if fx.is_nan() {
+            return 0.5 * (lo + hi);
+        }
+        if fx < 0.0 {
+            lo = x;
+            f_lo = fx;
+            if side == -1 {
+                f_hi *= 0.5;
+            }
+            side = -1;
+        } else {
+            hi = x;
+            f_hi = fx;
+            if side == 1 {
+                f_lo *= 0.5;
+            }
+            side = 1;
+        }
+    }
+    0.5 * (lo + hi)
+}
+
+/// Two-sided normal-mixture log e-value in information form (Johari et al. 2017; Howard et
+/// al. 2021 `TwoSidedNormalMixture` with s = d·I, v = I, ρ = 1/τ²):
+/// log Λ = −½·log(1 + τ²I) + τ²I²d² / (2(1 + τ²I)).
+pub(crate) fn log_e_two_sided(d: f64, info: f64, tau: f64) -> f64 {
+    let ti = tau * tau * info;
+    -0.5 * ti.ln_1p() + tau * tau * info * info * d * d / (2.0 * (1.0 + ti))
+}
+
+/// One-sided normal-mixture log e-value (Howard et al. 2021, half-normal mixing, confseq
+/// `OneSidedNormalMixture::log_superMG`): ½·log(4ρ/(v+ρ)) + s²/(2(v+ρ)) + log Φ(s/√(v+ρ)),
+/// with s = d·I (evidence that the mean difference is positive), v = I and ρ = 1/τ².
+pub(crate) fn log_e_one_sided(d: f64, info: f64, tau: f64) -> f64 {
+    let rho = 1.0 / (tau * tau);
+    let s = d * info;
+    let vr = info + rho;
+    0.5 * (4.0 * rho / vr).ln() + s * s / (2.0 * vr) + log_ndtr(s / vr.sqrt())
+}
+
+/// Half-width of the two-sided normal-mixture confidence sequence
+/// (statistics.md §6.2(d)): sqrt((1 + τ²I)/(τ²I²) · [2·log(1/α) + log(1 + τ²I)]).
+pub(crate) fn radius_two_sided(info: f64, tau: f64, alpha: f64) -> f64 {
+    let ti = tau * tau * info;
+    ((1.0 + ti) / (tau * tau * info * info) * (2.0 * (1.0 / alpha).ln() + ti.ln_1p())).sqrt()
+}
+
+/// Half-width of a one-sided normal-mixture bound: the u at which the one-sided e-value of a
+/// difference u reaches 1/α. In z = s/√(v+ρ) the equation is z²/2 + log Φ(z) = c with
+/// c = log(1/α) − ½·log(4ρ/(v+ρ)); the left side increases in z ≥ 0 and equals −log 2 at 0,
+/// and c > −log 2, so the root is positive and below sqrt(2(c + log 2)).
+pub(crate) fn radius_one_sided(info: f64, tau: f64, alpha: f64) -> f64 {
+    let rho = 1.0 / (tau * tau);
+    let vr = info + rho;
+    let c = (1.0 / alpha).ln() - 0.5 * (4.0 * rho / vr).ln();
+    let hi = (2.0 * (c + std::f64::consts::LN_2)).sqrt() + 1.0;
+    let z = solve_increasing(|z| 0.5 * z * z + log_ndtr(z) - c, 0.0, hi, 1e-15);
+    z * vr.sqrt() / info
+}
+
+/// Running sums for mean and variance (Welford 1962), so each look costs O(1).
+#[derive(Debug, Clone, Copy, Default)]
+struct Welford {
+    n: f64,
+    mean: f64,
+    m2: f64,
+}
+
+impl Welford {
+    fn push(&mut self, x: f64) {
+        self.n += 1.0;
+        let delta = x - self.mean;
+        self.mean += delta / self.n;
+        self.m2 += delta * (x - self.mean);
+    }
+    /// Sample variance with the n − 1 denominator.
+    fn var(&self) -> f64 {
+        if self.n < 2.0 {
+            0.0
+        } else {
+            (self.m2 / (self.n - 1.0)).max(0.0)
+        }
+    }
+}
+
+fn validate(params: &MsprtParams) -> Result<(), StatsError> {
+    if !(params.alpha > 0.0 && params.alpha < 1.0) {
+        return Err(StatsError::InvalidParameter {
+            name: "alpha",
+            why: format!("must be in (0, 1), got {}", params.alpha),
+        });
+    }
+    if !(params.margin.is_finite() && params.margin >= 0.0) {
+        return Err(StatsError::InvalidParameter {
+            name: "margin",
+            why: format!("must be a finite number ≥ 0, got {}", params.margin),
+        });
+    }
+    if let Some(tau) = params.tau
+        && !(tau.is_finite() && tau > 0.0)
+    {
+        return Err(StatsError::InvalidParameter {
+            name: "tau",
+            why: format!("must be a finite number > 0, got {tau}"),
+        });
+    }
+    Ok(())
+}
+
 /// Canary and baseline values in time order (index i of each arm is the i-th interval).
+///
+/// Every prefix t ≥ burn-in is a look: d_t = x̄ − ȳ, I_t = 1/(s_x²/t + s_y²/t). With
+/// `harm = increase` (or `decrease`) the e-process is Howard's one-sided mixture for "canary
+/// mean above (below) baseline mean" and the confidence sequence is the pair of one-sided
+/// bounds at α each; with `either` it is the two-sided mixture and its CS. The CS reported is
+/// the running intersection over all looks. Fail when the e-process ever reached 1/α; Pass
+/// when the harm-side CS bound lies inside `margin · |ȳ|`; else Inconclusive.
+/// `p_value = min(1, 1/max e)`, `e_value` is the e-value at the last look, `extra` holds
+/// `e_max`, `tau`, `first_fail_look` (1-based interval, when failed) and more.
 pub fn compare(
     canary: &[f64],
     baseline: &[f64],
     params: &MsprtParams,
 ) -> Result<Decision, StatsError> {
-    let _ = (canary, baseline, params);
-    Err(StatsError::InvalidParameter {
-        name: "method",
-        why: "msprt is not implemented yet".into(),
-    })
+    validate(params)?;
+    check_finite("canary", canary)?;
+    check_finite("baseline", baseline)?;
+    if canary.len() != baseline.len() {
+        return Err(StatsError::LengthMismatch {
+            canary: canary.len(),
+            baseline: baseline.len(),
+        });
+    }
+    let n = canary.len();
+    let burn = params.burn_in.max(2);
+    let mut decision = Decision::new("msprt", Verdict::Inconclusive, "");
+    decision.n_canary = n as u64;
+    decision.n_baseline = n as u64;
+    if n < burn {
+        decision.reason =
+            format!("{n} of the {burn} points per arm needed before the first look (burn-in)");
+        return Ok(decision);
+    }
+
+    let tau = match params.tau {
+        Some(t) => t,
+        None => default_tau(&canary[..burn], &baseline[..burn], params.margin),
+    };
+    let alpha = params.alpha;
+    let log_threshold = (1.0 / alpha).ln();
+
+    let mut wx = Welford::default();
+    let mut wy = Welford::default();
+    let mut log_e = 0.0_f64;
+    let mut log_e_max = 0.0_f64;
+    let mut first_fail: Option<usize> = None;
+    let mut lo_star = f64::NEG_INFINITY;
+    let mut hi_star = f64::INFINITY;
+    let mut last: Option<(f64, f64)> = None; // (d, I) at the last informative look
+    let mut looks = 0usize;
+    for t in 1..=n {
+        wx.push(canary[t - 1]);
+        wy.push(baseline[t - 1]);
+        if t < burn {
+            continue;
+        }
+        let var_d = wx.var() / t as f64 + wy.var() / t as f64;
+        if var_d <= 0.0 || !var_d.is_finite() {
+            // Both arms constant so far: the plug-in variance gives no scale, so this look
+            // adds no evidence and leaves the CS as it is.
+            continue;
+        }
+        let info = 1.0 / var_d;
+        let d = wx.mean - wy.mean;
+        let (le, radius) = match params.harm {
+            Harm::Increase => (
+                log_e_one_sided(d, info, tau),
+                radius_one_sided(info, tau, alpha),
+            ),
+            Harm::Decrease => (
+                log_e_one_sided(-d, info, tau),
+                radius_one_sided(info, tau, alpha),
+            ),
+            Harm::Either => (
+                log_e_two_sided(d, info, tau),
+                radius_two_sided(info, tau, alpha),
+            ),
+        };
+        looks += 1;
+        log_e = le;
+        if le > log_e_max {
+            log_e_max = le;
+        }
+        if first_fail.is_none() && le >= log_threshold {
+            first_fail = Some(t);
+        }
+        lo_star = lo_star.max(d - radius);
+        hi_star = hi_star.min(d + radius);
+        last = Some((d, info));
+    }
+
+    let mean_b = wy.mean;
+    let margin_abs = params.margin * mean_b.abs();
+    decision.e_value = Some(log_e.min(700.0).exp());
+    decision.p_value = Some((-log_e_max).exp().min(1.0));
+    decision
+        .extra
+        .insert("e_max".into(), log_e_max.min(700.0).exp());
+    decision.extra.insert("tau".into(), tau);
+    decision.extra.insert("mean_canary".into(), wx.mean);
+    decision.extra.insert("mean_baseline".into(), mean_b);
+    decision.extra.insert("margin_abs".into(), margin_abs);
+    decision.extra.insert("looks".into(), looks as f64);
+    let Some((d, info)) = last else {
+        decision.reason = "both arms constant so far: no variance estimate, no evidence".into();
+        return Ok(decision);
+    };
+    decision.effect = Some(d);
+    decision.statistic = Some(d * info.sqrt());
+    decision.extra.insert("information".into(), info);
+    decision.ci_low = lo_star.is_finite().then_some(lo_star);
+    decision.ci_high = hi_star.is_finite().then_some(hi_star);
+
+    let side = match params.harm {
+        Harm::Increase => "above",
+        Harm::Decrease => "below",
+        Harm::Either => "different from",
+    };
+    if let Some(look) = first_fail {
+        decision.verdict = Verdict::Fail;
+        decision.extra.insert("first_fail_look".into(), look as f64);
+        decision.reason = format!(
+            "canary mean {side} baseline: e-value reached 1/α = {:.1} at look {look} (max e = {:.3e})",
+            1.0 / alpha,
+            log_e_max.min(700.0).exp()
+        );
+        return Ok(decision);
+    }
+    let pass = match params.harm {
+        Harm::Increase => hi_star < margin_abs,
+        Harm::Decrease => lo_star > -margin_abs,
+        Harm::Either => hi_star < margin_abs && lo_star > -margin_abs,
+    };
+    if pass {
+        decision.verdict = Verdict::Pass;
+        decision.reason = format!(
+            "confidence sequence [{lo_star:.4}, {hi_star:.4}] for canary − baseline mean is inside the margin ±{margin_abs:.4}"
+        );
+    } else {
+        decision.reason = format!(
+            "no rejection yet (max e = {:.3}) and the confidence sequence [{lo_star:.4}, {hi_star:.4}] is not inside the margin ±{margin_abs:.4}",
+            log_e_max.exp()
+        );
+    }
+    Ok(decision)
+}
+
+/// Default mixture scale τ from the burn-in points only, so it is fixed before the first look.
+/// Symmetric in the arms, so swapping canary and baseline mirrors the result.
+pub(crate) fn default_tau(canary: &[f64], baseline: &[f64], margin: f64) -> f64 {
+    let mut wx = Welford::default();
+    let mut wy = Welford::default();
+    canary.iter().for_each(|&v| wx.push(v));
+    baseline.iter().for_each(|&v| wy.push(v));
+    let centre = 0.5 * (wx.mean + wy.mean);
+    let mde = margin * centre.abs();
+    if mde > 0.0 && mde.is_finite() {
+        return mde;
+    }
+    let sd = (0.5 * (wx.var() + wy.var())).sqrt();
+    if sd > 0.0 && sd.is_finite() { sd } else { 1.0 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_sided_radius_solves_boundary() {
+        let (info, tau, alpha) = (3.0, 0.7, 0.05);
+        let u = radius_one_sided(info, tau, alpha);
+        let le = log_e_one_sided(u, info, tau);
+        assert!((le - (1.0 / alpha).ln()).abs() < 1e-10, "{le}");
+    }
+
+    #[test]
+    fn two_sided_radius_solves_boundary() {
+        let (info, tau, alpha) = (3.0, 0.7, 0.05);
+        let u = radius_two_sided(info, tau, alpha);
+        let le = log_e_two_sided(u, info, tau);
+        assert!((le - (1.0 / alpha).ln()).abs() < 1e-10, "{le}");
+    }
+
+    #[test]
+    fn log_ndtr_is_continuous_across_branches() {
+        for z in [-30.0f64, 5.0] {
+            let a = log_ndtr(z - 1e-9);
+            let b = log_ndtr(z + 1e-9);
+            assert!((a - b).abs() < 1e-6 * a.abs().max(1e-12), "{z}: {a} {b}");
+        }
+    }
+
+    #[test]
+    fn clear_shift_fails_and_tiny_noise_passes() {
+        let base: Vec<f64> = (0..60).map(|i| 100.0 + ((i * 7) % 5) as f64).collect();
+        let bad: Vec<f64> = base.iter().map(|v| v + 20.0).collect();
+        let d = compare(&bad, &base, &MsprtParams::default()).unwrap();
+        assert_eq!(d.verdict, Verdict::Fail);
+        let same: Vec<f64> = (0..60).map(|i| 100.0 + ((i * 3) % 5) as f64).collect();
+        let d = compare(&same, &base, &MsprtParams::default()).unwrap();
+        assert_eq!(d.verdict, Verdict::Pass, "{}", d.reason);
+    }
+
+    #[test]
+    fn bad_input_is_an_error() {
+        let p = MsprtParams::default();
+        assert!(matches!(
+            compare(&[1.0, f64::NAN], &[1.0, 2.0], &p),
+            Err(StatsError::NonFinite {
+                arm: "canary",
+                index: 1
+            })
+        ));
+        assert!(matches!(
+            compare(&[1.0], &[1.0, 2.0], &p),
+            Err(StatsError::LengthMismatch { .. })
+        ));
+    }
 }

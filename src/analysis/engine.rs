@@ -1,0 +1,301 @@
+//! The engine: one pure function from (config, series) to a report. It applies each metric's
+//! NaN strategy and no-data policy, calls the metric's method in `stats/`, and hands the
+//! per-metric results to [`super::scoring`]. No I/O, no logging, no async: every front door
+//! (CLI, Argo plugin, service) calls it the same way.
+
+use super::config::{AnalysisConfig, MethodParams, Metric, NanStrategy, NoDataPolicy, ScoringMode};
+use super::scoring::{self, GroupScore};
+use super::series::{ArmData, SeriesSet};
+use crate::stats::counts::CountSeries;
+use crate::stats::quantile::HistogramSeries;
+use crate::stats::threshold::Traffic;
+use crate::stats::{self, Decision, StatsError, Verdict};
+use serde::Serialize;
+
+/// What happened to one metric, finer than its verdict: the scorer treats no-data and errors
+/// differently from a genuine inconclusive answer (Kayenta's `Nodata` and `Error` labels).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MetricOutcome {
+    /// The method passed the canary.
+    Pass,
+    /// The method failed the canary.
+    Fail,
+    /// The method ran but could not decide.
+    Inconclusive,
+    /// An arm had no data; the verdict follows the no-data policy.
+    NoData,
+    /// The method rejected its input or parameters; the verdict is inconclusive.
+    Error,
+}
+
+/// One metric's line in the report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MetricReport {
+    /// Metric name.
+    pub name: String,
+    /// Method name.
+    pub method: String,
+    /// Scoring group.
+    pub group: String,
+    /// Weight in its group (and α share in statistical mode).
+    pub weight: f64,
+    /// Critical flag.
+    pub critical: bool,
+    /// Excluded from scoring.
+    pub muted: bool,
+    /// Kayenta's mustHaveData.
+    pub must_have_data: bool,
+    /// Pass, fail, inconclusive, nodata or error.
+    pub outcome: MetricOutcome,
+    /// Significance level used (after the statistical mode's split), if the method has one.
+    pub alpha: Option<f64>,
+    /// The method's full answer (numbers and reason).
+    pub decision: Decision,
+}
+
+/// The analysis result every front door returns.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AnalysisReport {
+    /// Overall verdict.
+    pub verdict: Verdict,
+    /// Kayenta-style 0–100 score; `None` when no metric reached a verdict that counts.
+    pub score: Option<f64>,
+    /// Scoring mode used.
+    pub mode: ScoringMode,
+    /// Pass threshold of the score.
+    pub pass_threshold: f64,
+    /// Marginal threshold of the score.
+    pub marginal_threshold: f64,
+    /// Per-group scores.
+    pub groups: Vec<GroupScore>,
+    /// Per-metric results in config order.
+    pub metrics: Vec<MetricReport>,
+    /// One sentence saying why the verdict is what it is.
+    pub reason: String,
+}
+
+/// Judge every metric of `config` on `data` and combine them into one verdict.
+pub fn evaluate(config: &AnalysisConfig, data: &SeriesSet) -> AnalysisReport {
+    let alphas = scoring::allocate_alpha(config);
+    let metrics: Vec<MetricReport> = config
+        .metrics
+        .iter()
+        .zip(alphas)
+        .map(|(metric, alpha)| {
+            let mut method = metric.method.clone();
+            if let Some(a) = alpha {
+                method.set_alpha(a);
+            }
+            evaluate_metric(metric, &method, data)
+        })
+        .collect();
+    let summary = scoring::aggregate(&metrics, &config.scoring);
+    AnalysisReport {
+        verdict: summary.verdict,
+        score: summary.score,
+        mode: config.scoring.mode,
+        pass_threshold: config.scoring.pass,
+        marginal_threshold: config.scoring.marginal,
+        groups: summary.groups,
+        metrics,
+        reason: summary.reason,
+    }
+}
+
+fn evaluate_metric(metric: &Metric, method: &MethodParams, data: &SeriesSet) -> MetricReport {
+    let name = method.name().as_str();
+    let (outcome, decision) = match judge(metric, method, data) {
+        Ok(Judged::Decided(d)) => {
+            let outcome = match d.verdict {
+                Verdict::Pass => MetricOutcome::Pass,
+                Verdict::Fail => MetricOutcome::Fail,
+                Verdict::Inconclusive => MetricOutcome::Inconclusive,
+            };
+            (outcome, d)
+        }
+        Ok(Judged::NoData(why)) => {
+            let verdict = match metric.no_data {
+                NoDataPolicy::Inconclusive => Verdict::Inconclusive,
+                NoDataPolicy::Fail => Verdict::Fail,
+                NoDataPolicy::Pass => Verdict::Pass,
+            };
+            let reason = format!("no data: {why} (no-data policy: {verdict})");
+            (MetricOutcome::NoData, Decision::new(name, verdict, reason))
+        }
+        Err(why) => (
+            MetricOutcome::Error,
+            Decision::new(name, Verdict::Inconclusive, format!("error: {why}")),
+        ),
+    };
+    MetricReport {
+        name: metric.name.clone(),
+        method: name.to_string(),
+        group: metric.group.clone(),
+        weight: metric.weight,
+        critical: metric.critical,
+        muted: metric.muted,
+        must_have_data: metric.must_have_data,
+        outcome,
+        alpha: method.alpha(),
+        decision,
+    }
+}
+
+enum Judged {
+    Decided(Decision),
+    NoData(String),
+}
+
+/// Clean one scalar series by the NaN strategy.
+fn clean(values: &[f64], nan: NanStrategy) -> Vec<f64> {
+    match nan {
+        NanStrategy::Remove => values.iter().copied().filter(|v| v.is_finite()).collect(),
+        NanStrategy::Replace(r) => values
+            .iter()
+            .map(|v| if v.is_finite() { *v } else { r })
+            .collect(),
+    }
+}
+
+/// Clean a count series interval by interval, so events and traffic stay aligned.
+fn clean_counts(c: &CountSeries, nan: NanStrategy) -> Result<CountSeries, String> {
+    if c.events.len() != c.traffic.len() {
+        return Err(format!(
+            "events has {} intervals but traffic has {}",
+            c.events.len(),
+            c.traffic.len()
+        ));
+    }
+    let mut out = CountSeries::default();
+    for (e, t) in c.events.iter().zip(&c.traffic) {
+        match nan {
+            NanStrategy::Remove if !(e.is_finite() && t.is_finite()) => continue,
+            NanStrategy::Remove => {
+                out.events.push(*e);
+                out.traffic.push(*t);
+            }
+            NanStrategy::Replace(r) => {
+                out.events.push(if e.is_finite() { *e } else { r });
+                out.traffic.push(if t.is_finite() { *t } else { r });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Why an arm counts as having no data, if it does.
+fn no_data_reason(arm: &str, data: &Prepared) -> Option<String> {
+    match data {
+        Prepared::Values(v, _) if v.is_empty() => Some(format!("{arm} series is empty")),
+        Prepared::Counts(c) if c.events.is_empty() => Some(format!("{arm} has no intervals")),
+        Prepared::Counts(c) if c.traffic.iter().sum::<f64>() <= 0.0 => {
+            Some(format!("{arm} has no traffic"))
+        }
+        Prepared::Histogram(h) if h.intervals.is_empty() => {
+            Some(format!("{arm} histogram has no intervals"))
+        }
+        Prepared::Histogram(h)
+            if h.intervals
+                .iter()
+                .map(|row| row.last().copied().unwrap_or(0.0))
+                .sum::<f64>()
+                <= 0.0 =>
+        {
+            Some(format!("{arm} histogram has no observations"))
+        }
+        _ => None,
+    }
+}
+
+enum Prepared {
+    Values(Vec<f64>, Option<f64>),
+    Counts(CountSeries),
+    Histogram(HistogramSeries),
+}
+
+fn prepare(arm: &ArmData, nan: NanStrategy) -> Result<Prepared, String> {
+    Ok(match arm {
+        ArmData::Values { values, traffic } => Prepared::Values(
+            clean(values, nan),
+            traffic.as_ref().map(|t| clean(t, nan).iter().sum()),
+        ),
+        ArmData::Counts(c) => Prepared::Counts(clean_counts(c, nan)?),
+        // Histogram counts are validated when loaded; NaN buckets are not meaningful.
+        ArmData::Histogram(h) => Prepared::Histogram(h.clone()),
+    })
+}
+
+fn judge(metric: &Metric, method: &MethodParams, data: &SeriesSet) -> Result<Judged, String> {
+    let Some(md) = data.get(&metric.name) else {
+        return Ok(Judged::NoData("no series were loaded".into()));
+    };
+    let Some(canary) = &md.canary else {
+        return Ok(Judged::NoData("canary source returned nothing".into()));
+    };
+    let canary = prepare(canary, metric.nan_strategy)?;
+    if let Some(why) = no_data_reason("canary", &canary) {
+        return Ok(Judged::NoData(why));
+    }
+    let baseline = match (&md.baseline, &metric.baseline) {
+        (Some(b), _) => {
+            let b = prepare(b, metric.nan_strategy)?;
+            if let Some(why) = no_data_reason("baseline", &b) {
+                return Ok(Judged::NoData(why));
+            }
+            Some(b)
+        }
+        (None, Some(_)) => return Ok(Judged::NoData("baseline source returned nothing".into())),
+        (None, None) => None,
+    };
+    let stat = |r: Result<Decision, StatsError>| r.map(Judged::Decided).map_err(|e| e.to_string());
+    let mismatch = || {
+        Err(format!(
+            "method {} cannot use this kind of data (canary and baseline must both be {})",
+            method.name(),
+            match method {
+                MethodParams::CountSequential(_) => "events + traffic",
+                MethodParams::QuantileSequential(_) => "histograms or raw samples",
+                _ => "value series",
+            }
+        ))
+    };
+    match (method, &canary, &baseline) {
+        (MethodParams::Threshold(p), Prepared::Values(c, ct), b) => {
+            let (bv, bt) = match b {
+                Some(Prepared::Values(v, t)) => (Some(v.as_slice()), *t),
+                None => (None, None),
+                Some(_) => return mismatch(),
+            };
+            let traffic = ct.map(|canary| Traffic {
+                canary,
+                baseline: bt,
+            });
+            stat(stats::threshold::evaluate(c, bv, traffic, p))
+        }
+        (MethodParams::MannWhitney(p), Prepared::Values(c, _), Some(Prepared::Values(b, _))) => {
+            stat(stats::mann_whitney::compare(c, b, p))
+        }
+        (MethodParams::Welch(p), Prepared::Values(c, _), Some(Prepared::Values(b, _))) => {
+            stat(stats::welch::compare(c, b, p))
+        }
+        (MethodParams::Msprt(p), Prepared::Values(c, _), Some(Prepared::Values(b, _))) => {
+            stat(stats::msprt::compare(c, b, p))
+        }
+        (MethodParams::CountSequential(p), Prepared::Counts(c), Some(Prepared::Counts(b))) => {
+            stat(stats::counts::compare(c, b, p))
+        }
+        (
+            MethodParams::QuantileSequential(p),
+            Prepared::Histogram(c),
+            Some(Prepared::Histogram(b)),
+        ) => stat(stats::quantile::compare_histograms(c, b, p)),
+        (
+            MethodParams::QuantileSequential(p),
+            Prepared::Values(c, _),
+            Some(Prepared::Values(b, _)),
+        ) => stat(stats::quantile::compare_samples(c, b, p)),
+        (_, _, None) => Err(format!("method {} needs a baseline", method.name())),
+        _ => mismatch(),
+    }
+}
