@@ -230,32 +230,59 @@ pub struct Ranking {
 
 /// Rank the pooled sample with average ranks for ties in O(N log N).
 pub fn rank_pooled(canary: &[f64], baseline: &[f64]) -> Ranking {
-    let mut pooled: Vec<(f64, bool)> = canary
-        .iter()
-        .map(|&v| (v, true))
-        .chain(baseline.iter().map(|&v| (v, false)))
-        .collect();
-    pooled.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+    rank_sorted(&sorted(canary), &sorted(baseline), 0.0)
+}
+
+/// Ascending copy (total order; callers have rejected NaN).
+fn sorted(values: &[f64]) -> Vec<f64> {
+    let mut v = values.to_vec();
+    v.sort_unstable_by(f64::total_cmp);
+    v
+}
+
+/// Mid-ranks of the pooled sample (x_asc − shift, y_asc) by one O(m+n) merge of the two
+/// sorted arms. x_i − shift is computed exactly as R's `x - d` (subtracting the same number
+/// keeps the order), so ties between shifted canary values and baseline values are those R
+/// sees. `==` groups −0.0 with +0.0, as numpy does.
+fn rank_sorted(x_asc: &[f64], y_asc: &[f64], shift: f64) -> Ranking {
+    let (m, n) = (x_asc.len(), y_asc.len());
+    let (mut i, mut j) = (0usize, 0usize);
+    let mut placed = 0usize;
     let mut rank_sum = 0.0;
     let mut tie_term = 0.0;
     let mut has_ties = false;
-    let mut start = 0;
-    while start < pooled.len() {
-        let mut end = start + 1;
-        // `==` rather than total_cmp so that −0.0 and +0.0 tie, as in numpy.
-        while end < pooled.len() && pooled[end].0 == pooled[start].0 {
-            end += 1;
+    while i < m || j < n {
+        let xv = if i < m {
+            x_asc[i] - shift
+        } else {
+            f64::INFINITY
+        };
+        let yv = if j < n { y_asc[j] } else { f64::INFINITY };
+        let v = if i < m && (j >= n || xv <= yv) {
+            xv
+        } else {
+            yv
+        };
+        let mut cx = 0usize;
+        while i + cx < m && x_asc[i + cx] - shift == v {
+            cx += 1;
         }
-        let t = (end - start) as f64;
-        // Ranks start+1 ..= end share their average.
-        let mid = (start + 1 + end) as f64 / 2.0;
-        let canary_in_group = pooled[start..end].iter().filter(|p| p.1).count() as f64;
-        rank_sum += mid * canary_in_group;
-        if end - start > 1 {
+        let mut cy = 0usize;
+        while j + cy < n && y_asc[j + cy] == v {
+            cy += 1;
+        }
+        let t = cx + cy;
+        // Ranks placed+1 ..= placed+t share their average.
+        let mid = (2 * placed + t + 1) as f64 / 2.0;
+        rank_sum += mid * cx as f64;
+        if t > 1 {
             has_ties = true;
-            tie_term += t * t * t - t;
+            let tf = t as f64;
+            tie_term += tf * tf * tf - tf;
         }
-        start = end;
+        placed += t;
+        i += cx;
+        j += cy;
     }
     Ranking {
         rank_sum_canary: rank_sum,
@@ -325,7 +352,25 @@ pub fn u_test(
         });
     }
     let ranking = rank_pooled(canary, baseline);
-    let (m, n) = (canary.len(), baseline.len());
+    u_test_ranked(
+        canary.len(),
+        baseline.len(),
+        &ranking,
+        alternative,
+        mode,
+        continuity,
+    )
+}
+
+/// The U test from a ready ranking (so `compare` ranks once for several alternatives).
+fn u_test_ranked(
+    m: usize,
+    n: usize,
+    ranking: &Ranking,
+    alternative: Alternative,
+    mode: PValueMode,
+    continuity: bool,
+) -> Result<UTest, StatsError> {
     let (mf, nf) = (m as f64, n as f64);
     let u1 = ranking.rank_sum_canary - mf * (mf + 1.0) / 2.0;
     let u2 = mf * nf - u1;
@@ -642,16 +687,43 @@ const MATERIALISE_LIMIT: usize = 1 << 14;
 /// non-decreasing along rows and columns.
 struct PairwiseDifferences {
     x_asc: Vec<f64>,
+    y_asc: Vec<f64>,
     y_desc: Vec<f64>,
 }
 
 impl PairwiseDifferences {
     fn new(canary: &[f64], baseline: &[f64]) -> Self {
-        let mut x_asc = canary.to_vec();
-        x_asc.sort_unstable_by(f64::total_cmp);
-        let mut y_desc = baseline.to_vec();
-        y_desc.sort_unstable_by(|a, b| b.total_cmp(a));
-        PairwiseDifferences { x_asc, y_desc }
+        Self::from_sorted(sorted(canary), sorted(baseline))
+    }
+
+    fn from_sorted(x_asc: Vec<f64>, y_asc: Vec<f64>) -> Self {
+        let y_desc = y_asc.iter().rev().copied().collect();
+        PairwiseDifferences {
+            x_asc,
+            y_asc,
+            y_desc,
+        }
+    }
+
+    /// Counts of differences < p and ≤ p per row, and their totals (one staircase walk each).
+    fn counts_at(&self, p: f64, below: &mut [usize], at_or_below: &mut [usize]) -> (usize, usize) {
+        let (x, y) = (&self.x_asc, &self.y_desc);
+        let n = y.len();
+        let (mut lt_total, mut le_total) = (0usize, 0usize);
+        let (mut j_lt, mut j_le) = (n, n);
+        for i in 0..x.len() {
+            while j_lt > 0 && x[i] - y[j_lt - 1] >= p {
+                j_lt -= 1;
+            }
+            while j_le > 0 && x[i] - y[j_le - 1] > p {
+                j_le -= 1;
+            }
+            below[i] = j_lt;
+            at_or_below[i] = j_le;
+            lt_total += j_lt;
+            le_total += j_le;
+        }
+        (lt_total, le_total)
     }
 
     fn count(&self) -> usize {
@@ -669,73 +741,99 @@ impl PairwiseDifferences {
 
     /// k-th smallest difference, k in 1..=mn.
     ///
-    /// Randomised selection in the sorted matrix (Monahan 1984, "Fast computation of the
-    /// Hodges–Lehmann location estimator", ACM TOMS 10, algorithm 616; see also Johnson &
-    /// Mizoguchi 1978): keep per row the column window still holding candidates, pick a random
-    /// candidate as pivot, count the differences below / at it with one O(m+n) staircase walk,
-    /// and cut every window. Expected O(log mn) rounds, O(m+n) memory.
+    /// Selection in the sorted matrix without materialising it (the idea of Monahan 1984,
+    /// "Fast computation of the Hodges–Lehmann location estimator", ACM TOMS 10, and Johnson &
+    /// Mizoguchi 1978): keep per row the column window still holding candidates; each round
+    /// draws a random sample of candidates and takes two sample order statistics that bracket
+    /// the wanted rank (Floyd & Rivest 1975, CACM 18), counts the differences below / at each
+    /// with an O(m+n) staircase walk, and cuts every window to the bracket. A round shrinks the
+    /// candidates ~16-fold, so a few rounds bring 10^8 differences down to a few thousand,
+    /// which are then selected directly. O(m+n) memory.
     fn kth(&self, k: usize) -> f64 {
         let (m, n) = (self.x_asc.len(), self.y_desc.len());
         let k = k.clamp(1, m * n);
+        let x = &self.x_asc;
+        let y = &self.y_desc;
         if m * n <= MATERIALISE_LIMIT {
-            let mut all: Vec<f64> = self
-                .x_asc
+            let mut all: Vec<f64> = x
                 .iter()
-                .flat_map(|&xi| self.y_desc.iter().map(move |&yj| xi - yj))
+                .flat_map(|&xi| y.iter().map(move |&yj| xi - yj))
                 .collect();
             let (_, v, _) = all.select_nth_unstable_by(k - 1, f64::total_cmp);
             return *v;
         }
-        let x = &self.x_asc;
-        let y = &self.y_desc;
         let mut lo = vec![0usize; m];
         let mut hi = vec![n; m];
-        let mut below = vec![0usize; m];
-        let mut at_or_below = vec![0usize; m];
-        let mut rng = SplitMix64(0x9e37_79b9_7f4a_7c15 ^ (m as u64) << 32 ^ n as u64 ^ k as u64);
-        loop {
-            let remaining: usize = lo.iter().zip(&hi).map(|(l, h)| h - l).sum();
-            if remaining == 0 {
-                // Unreachable with consistent comparisons; fall back to the last window edge.
-                return x[m - 1] - y[n - 1];
-            }
-            let mut r = (rng.next() % remaining as u64) as usize;
-            let mut pivot = f64::NAN;
+        let (mut lt_a, mut le_a) = (vec![0usize; m], vec![0usize; m]);
+        let (mut lt_b, mut le_b) = (vec![0usize; m], vec![0usize; m]);
+        let mut rng = SplitMix64(0x9e37_79b9_7f4a_7c15 ^ ((m as u64) << 32) ^ n as u64 ^ k as u64);
+        let mut prefix = vec![0usize; m + 1];
+        const SAMPLE: usize = 1024;
+        for _round in 0..200 {
             for i in 0..m {
-                let w = hi[i] - lo[i];
-                if r < w {
-                    pivot = x[i] - y[lo[i] + r];
-                    break;
-                }
-                r -= w;
+                prefix[i + 1] = prefix[i] + (hi[i] - lo[i]);
             }
-            let (mut lt_total, mut le_total) = (0usize, 0usize);
-            let mut j_lt = n;
-            let mut j_le = n;
-            for i in 0..m {
-                while j_lt > 0 && x[i] - y[j_lt - 1] >= pivot {
-                    j_lt -= 1;
+            let remaining = prefix[m];
+            let excluded_left: usize = lo.iter().sum();
+            let rank = k - excluded_left; // 1-based rank among the candidates
+            if remaining <= MATERIALISE_LIMIT.max(4 * (m + n)) {
+                let mut cand: Vec<f64> = Vec::with_capacity(remaining);
+                for i in 0..m {
+                    cand.extend(y[lo[i]..hi[i]].iter().map(|&yj| x[i] - yj));
                 }
-                while j_le > 0 && x[i] - y[j_le - 1] > pivot {
-                    j_le -= 1;
-                }
-                below[i] = j_lt;
-                at_or_below[i] = j_le;
-                lt_total += j_lt;
-                le_total += j_le;
+                let (_, v, _) = cand.select_nth_unstable_by(rank - 1, f64::total_cmp);
+                return *v;
             }
-            if k <= lt_total {
+            let candidate = |r: usize| {
+                // row with prefix[row] ≤ r < prefix[row+1]
+                let row = prefix.partition_point(|&p| p <= r) - 1;
+                x[row] - y[lo[row] + (r - prefix[row])]
+            };
+            let mut sample: Vec<f64> = (0..SAMPLE)
+                .map(|_| candidate((rng.next() % remaining as u64) as usize))
+                .collect();
+            sample.sort_unstable_by(f64::total_cmp);
+            let centre = (rank as f64 / remaining as f64 * SAMPLE as f64) as isize;
+            let spread = 3 * (SAMPLE as f64).sqrt() as isize;
+            let last = SAMPLE as isize - 1;
+            let p_lo = sample[(centre - spread).clamp(0, last) as usize];
+            let p_hi = sample[(centre + spread).clamp(0, last) as usize];
+            let (lt_lo, le_lo) = self.counts_at(p_lo, &mut lt_a, &mut le_a);
+            if k <= lt_lo {
                 for i in 0..m {
-                    hi[i] = hi[i].min(below[i]).max(lo[i]);
+                    hi[i] = hi[i].min(lt_a[i]).max(lo[i]);
                 }
-            } else if k > le_total {
+                continue;
+            }
+            if k <= le_lo {
+                return p_lo;
+            }
+            let (lt_hi, le_hi) = self.counts_at(p_hi, &mut lt_b, &mut le_b);
+            if k <= lt_hi {
                 for i in 0..m {
-                    lo[i] = lo[i].max(at_or_below[i]).min(hi[i]);
+                    lo[i] = lo[i].max(le_a[i]).min(hi[i]);
+                    hi[i] = hi[i].min(lt_b[i]).max(lo[i]);
                 }
+            } else if k <= le_hi {
+                return p_hi;
             } else {
-                return pivot;
+                for i in 0..m {
+                    lo[i] = lo[i].max(le_b[i]).min(hi[i]);
+                }
             }
         }
+        // Not reached in practice (each round removes at least the pivots); finish directly.
+        let mut cand: Vec<f64> = Vec::new();
+        for i in 0..m {
+            cand.extend(y[lo[i]..hi[i]].iter().map(|&yj| x[i] - yj));
+        }
+        let excluded_left: usize = lo.iter().sum();
+        let rank = (k - excluded_left).clamp(1, cand.len().max(1));
+        if cand.is_empty() {
+            return f64::NAN;
+        }
+        let (_, v, _) = cand.select_nth_unstable_by(rank - 1, f64::total_cmp);
+        *v
     }
 
     /// Number of differences strictly greater than d (O(m+n)).
@@ -799,7 +897,15 @@ pub fn shift_interval_exact(
 ) -> Result<(f64, f64), StatsError> {
     check_interval_inputs(canary, baseline, confidence)?;
     let diffs = PairwiseDifferences::new(canary, baseline);
-    let dist = UDistribution::new(canary.len(), baseline.len())?;
+    interval_exact(&diffs, confidence, alternative)
+}
+
+fn interval_exact(
+    diffs: &PairwiseDifferences,
+    confidence: f64,
+    alternative: Alternative,
+) -> Result<(f64, f64), StatsError> {
+    let dist = UDistribution::new(diffs.x_asc.len(), diffs.y_asc.len())?;
     let alpha = 1.0 - confidence;
     let mn = diffs.count();
     let q_at = |p: f64| (dist.quantile(p) as usize).max(1);
@@ -841,18 +947,17 @@ fn check_interval_inputs(
 /// (two-sided), +½ (`greater`), −½ (`less`) or 0, and σ tie-corrected for the pooled
 /// (x − d, y). Evaluated literally (re-ranking), as R does at the bracket ends.
 fn inverted_statistic(
-    canary: &[f64],
-    baseline: &[f64],
+    diffs: &PairwiseDifferences,
     d: f64,
     alternative: Alternative,
     continuity: bool,
 ) -> Option<f64> {
-    let shifted: Vec<f64> = canary.iter().map(|v| v - d).collect();
-    let r = rank_pooled(&shifted, baseline);
-    let (m, n) = (canary.len() as f64, baseline.len() as f64);
-    let dz = r.rank_sum_canary - m * (m + 1.0) / 2.0 - m * n / 2.0;
+    let r = rank_sorted(&diffs.x_asc, &diffs.y_asc, d);
+    let (m, n) = (diffs.x_asc.len(), diffs.y_asc.len());
+    let (mf, nf) = (m as f64, n as f64);
+    let dz = r.rank_sum_canary - mf * (mf + 1.0) / 2.0 - mf * nf / 2.0;
     let c = correction(dz, alternative, continuity);
-    let sigma = u_sigma(canary.len(), baseline.len(), r.tie_term);
+    let sigma = u_sigma(m, n, r.tie_term);
     (sigma > 0.0).then(|| (dz - c) / sigma)
 }
 
@@ -875,15 +980,13 @@ fn correction(dz: f64, alternative: Alternative, continuity: bool) -> f64 {
     }
 }
 
-/// Tie summary Σ(t³ − t) of one arm on its own.
-fn arm_tie_term(values: &[f64]) -> f64 {
-    let mut v = values.to_vec();
-    v.sort_unstable_by(f64::total_cmp);
+/// Tie summary Σ(t³ − t) of one sorted arm on its own.
+fn arm_tie_term(sorted: &[f64]) -> f64 {
     let mut total = 0.0;
     let mut start = 0;
-    while start < v.len() {
+    while start < sorted.len() {
         let mut end = start + 1;
-        while end < v.len() && v[end] == v[start] {
+        while end < sorted.len() && sorted[end] == sorted[start] {
             end += 1;
         }
         let t = (end - start) as f64;
@@ -913,13 +1016,11 @@ pub fn inverted_root(
 ) -> Result<f64, StatsError> {
     check_interval_inputs(canary, baseline, 0.5)?;
     let diffs = PairwiseDifferences::new(canary, baseline);
-    root_in(&diffs, canary, baseline, zq, alternative, continuity)
+    root_in(&diffs, zq, alternative, continuity)
 }
 
 fn root_in(
     diffs: &PairwiseDifferences,
-    canary: &[f64],
-    baseline: &[f64],
     zq: f64,
     alternative: Alternative,
     continuity: bool,
@@ -935,21 +1036,23 @@ fn root_in(
         name: "samples",
         why: "cannot invert the test when all observations are tied".into(),
     };
-    let f_lower = inverted_statistic(canary, baseline, mumin, alternative, continuity)
-        .ok_or_else(all_tied)?
-        - zq;
+    let f_lower =
+        inverted_statistic(diffs, mumin, alternative, continuity).ok_or_else(all_tied)? - zq;
     if f_lower <= 0.0 {
         return Ok(mumin);
     }
-    let f_upper = inverted_statistic(canary, baseline, mumax, alternative, continuity)
-        .ok_or_else(all_tied)?
-        - zq;
+    let f_upper =
+        inverted_statistic(diffs, mumax, alternative, continuity).ok_or_else(all_tied)? - zq;
     if f_upper >= 0.0 {
         return Ok(mumax);
     }
-    let (m, n) = (canary.len(), baseline.len());
+    let (m, n) = (diffs.x_asc.len(), diffs.y_asc.len());
     let mn = m * n;
-    let sigma0 = u_sigma(m, n, arm_tie_term(canary) + arm_tie_term(baseline));
+    let sigma0 = u_sigma(
+        m,
+        n,
+        arm_tie_term(&diffs.x_asc) + arm_tie_term(&diffs.y_asc),
+    );
     let half = mn as f64 / 2.0;
     let stat = |count: usize| {
         let dz = count as f64 - half;
@@ -1002,8 +1105,17 @@ pub fn shift_interval_asymptotic(
 ) -> Result<(f64, f64), StatsError> {
     check_interval_inputs(canary, baseline, confidence)?;
     let diffs = PairwiseDifferences::new(canary, baseline);
+    interval_asymptotic(&diffs, confidence, alternative, continuity)
+}
+
+fn interval_asymptotic(
+    diffs: &PairwiseDifferences,
+    confidence: f64,
+    alternative: Alternative,
+    continuity: bool,
+) -> Result<(f64, f64), StatsError> {
     let alpha = 1.0 - confidence;
-    let root = |zq: f64| root_in(&diffs, canary, baseline, zq, alternative, continuity);
+    let root = |zq: f64| root_in(diffs, zq, alternative, continuity);
     Ok(match alternative {
         Alternative::TwoSided => {
             let z = -norm_ppf(alpha / 2.0);
@@ -1156,17 +1268,16 @@ fn exact_interval(mode: PValueMode, m: usize, n: usize, has_ties: bool) -> bool 
 
 /// Shift interval with the method chosen by [`exact_interval`].
 fn shift_interval(
-    x: &[f64],
-    y: &[f64],
+    diffs: &PairwiseDifferences,
     confidence: f64,
     alternative: Alternative,
     exact: bool,
     continuity: bool,
 ) -> Result<(f64, f64), StatsError> {
     if exact {
-        shift_interval_exact(x, y, confidence, alternative)
+        interval_exact(diffs, confidence, alternative)
     } else {
-        shift_interval_asymptotic(x, y, confidence, alternative, continuity)
+        interval_asymptotic(diffs, confidence, alternative, continuity)
     }
 }
 
@@ -1226,16 +1337,26 @@ pub fn compare(
         return Ok(d);
     }
 
-    let test = u_test(&x, &y, params.alternative, params.mode, params.continuity)?;
     let (m, n) = (x.len(), y.len());
+    // Sort once; ranks, pairwise differences and every interval work on the sorted arms.
+    let diffs = PairwiseDifferences::from_sorted(sorted(&x), sorted(&y));
+    let ranking = rank_sorted(&diffs.x_asc, &diffs.y_asc, 0.0);
+    let test = u_test_ranked(
+        m,
+        n,
+        &ranking,
+        params.alternative,
+        params.mode,
+        params.continuity,
+    )?;
     let mn = m as f64 * n as f64;
     let harm_alt = params.harm.alternative();
     let p_harm = if harm_alt == params.alternative {
         test.p_value
     } else {
-        u_test(&x, &y, harm_alt, params.mode, params.continuity)?.p_value
+        u_test_ranked(m, n, &ranking, harm_alt, params.mode, params.continuity)?.p_value
     };
-    let hl = hodges_lehmann(&x, &y);
+    let hl = diffs.median();
     let exact = exact_interval(params.mode, m, n, test.has_ties);
     let all_tied = test.tie_term > 0.0 && u_sigma(m, n, test.tie_term) == 0.0;
     let ci = if all_tied {
@@ -1243,8 +1364,7 @@ pub fn compare(
         (0.0, 0.0)
     } else {
         shift_interval(
-            &x,
-            &y,
+            &diffs,
             params.confidence,
             params.alternative,
             exact,
@@ -1282,8 +1402,8 @@ pub fn compare(
     }
 
     match params.rule {
-        DecisionRule::Strict => strict_rule(&mut d, &x, &y, params, p_harm, hl, exact, all_tied)?,
-        DecisionRule::Kayenta => kayenta_rule(&mut d, &x, &y, params, cles, mean_ratio)?,
+        DecisionRule::Strict => strict_rule(&mut d, &diffs, params, p_harm, hl, exact, all_tied)?,
+        DecisionRule::Kayenta => kayenta_rule(&mut d, &diffs, params, cles, mean_ratio)?,
     }
     Ok(d)
 }
@@ -1291,14 +1411,14 @@ pub fn compare(
 #[allow(clippy::too_many_arguments)]
 fn strict_rule(
     d: &mut Decision,
-    x: &[f64],
-    y: &[f64],
+    diffs: &PairwiseDifferences,
     params: &MannWhitneyParams,
     p_harm: f64,
     hl: f64,
     exact: bool,
     all_tied: bool,
 ) -> Result<(), StatsError> {
+    let (x, y) = (&diffs.x_asc, &diffs.y_asc);
     let band = params.margin * median(y).abs();
     d.extra.insert("margin_band".into(), band);
     if x.len() < params.min_samples || y.len() < params.min_samples {
@@ -1318,24 +1438,21 @@ fn strict_rule(
     } else {
         match (params.pass_rule, params.harm) {
             (PassRule::NonInferiority, Harm::Increase) => shift_interval(
-                x,
-                y,
+                diffs,
                 1.0 - alpha,
                 Alternative::Less,
                 exact,
                 params.continuity,
             )?,
             (PassRule::NonInferiority, Harm::Decrease) => shift_interval(
-                x,
-                y,
+                diffs,
                 1.0 - alpha,
                 Alternative::Greater,
                 exact,
                 params.continuity,
             )?,
             _ => shift_interval(
-                x,
-                y,
+                diffs,
                 1.0 - 2.0 * alpha,
                 Alternative::TwoSided,
                 exact,
@@ -1385,24 +1502,20 @@ fn strict_rule(
 
 fn kayenta_rule(
     d: &mut Decision,
-    x: &[f64],
-    y: &[f64],
+    diffs: &PairwiseDifferences,
     params: &MannWhitneyParams,
     cles: f64,
     mean_ratio: f64,
 ) -> Result<(), StatsError> {
     let kp = &params.kayenta;
-    let mut xs = x.to_vec();
-    xs.sort_unstable_by(f64::total_cmp);
-    let mut ys = y.to_vec();
-    ys.sort_unstable_by(f64::total_cmp);
+    let (xs, ys) = (&diffs.x_asc, &diffs.y_asc);
     if xs == ys {
         d.verdict = Verdict::Pass;
         d.reason = "kayenta: the data are identical".into();
         return Ok(());
     }
     let first = xs[0];
-    if xs.iter().chain(&ys).all(|v| *v == first) {
+    if xs.iter().chain(ys.iter()).all(|v| *v == first) {
         d.verdict = Verdict::Pass;
         d.reason = "kayenta: only one distinct value across both samples".into();
         return Ok(());
@@ -1411,8 +1524,8 @@ fn kayenta_rule(
     // correct=TRUE), estimate = root at z = 0. Both arms constant but different: Kayenta adds
     // unseeded noise of relative size 1e-5; `root_in` returns its deterministic limit (the
     // common difference).
-    let (lo, hi) = shift_interval_asymptotic(x, y, kp.confidence, Alternative::TwoSided, true)?;
-    let estimate = asymptotic_shift_estimate(x, y, Alternative::TwoSided, true)?;
+    let (lo, hi) = interval_asymptotic(diffs, kp.confidence, Alternative::TwoSided, true)?;
+    let estimate = root_in(diffs, 0.0, Alternative::TwoSided, true)?;
     let effect = match kp.effect_measure {
         EffectMeasure::MeanRatio => mean_ratio,
         EffectMeasure::Cles => cles,
