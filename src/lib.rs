@@ -6,6 +6,7 @@ pub mod analysis;
 pub mod argo;
 pub mod cli;
 pub mod gob;
+pub mod guard;
 pub mod goplugin;
 pub mod simulate;
 pub mod source;
