@@ -18,6 +18,7 @@ pub struct Env {
     pub dir: PathBuf,
     pub root: PathBuf,
     children: Vec<Child>,
+    is_guard: Vec<bool>,
 }
 
 impl Env {
@@ -29,7 +30,7 @@ impl Env {
         let dir = std::env::temp_dir().join(format!("cj-guard-{name}-{}-{nanos}", std::process::id()));
         let root = dir.join("root");
         std::fs::create_dir_all(root.join("releases")).unwrap();
-        Env { dir, root, children: Vec::new() }
+        Env { dir, root, children: Vec::new(), is_guard: Vec::new() }
     }
 
     pub fn state_dir(&self) -> PathBuf {
@@ -71,6 +72,7 @@ impl Env {
             .spawn()
             .expect("python3 must be installed for the guard tests");
         self.children.push(child);
+        self.is_guard.push(false);
         let port = wait_for(Duration::from_secs(20), || {
             std::fs::read_to_string(&port_file).ok().and_then(|p| p.trim().parse::<u16>().ok())
         });
@@ -82,7 +84,7 @@ impl Env {
         std::fs::write(self.dir.join("analysis.yaml"), ANALYSIS).unwrap();
         std::fs::write(self.dir.join("schema.json"), SCHEMA).unwrap();
         let text = format!(
-            "root: root\napp:\n  url: http://127.0.0.1:{port}\n  startup_grace: 3s\n  request_timeout: 1s\n\
+            "root: root\napp:\n  url: http://127.0.0.1:{port}\n  startup_grace: 1s\n  request_timeout: 1s\n\
 reload:\n  pid_file: app.pid\n  signal: HUP\njudge:\n  analysis: analysis.yaml\n  duration: {duration}\n  interval: 200ms\n  health_failures: 2\n{extra}"
         );
         let p = self.dir.join("guard.yaml");
@@ -91,7 +93,7 @@ reload:\n  pid_file: app.pid\n  signal: HUP\njudge:\n  analysis: analysis.yaml\n
     }
 
     pub fn start_guard(&mut self, config: &Path) {
-        let log = std::fs::File::create(self.dir.join("guard.log")).unwrap();
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.dir.join("guard.log")).unwrap();
         let child = Command::new(BIN)
             .args(["guard", "--config"])
             .arg(config)
@@ -103,6 +105,17 @@ reload:\n  pid_file: app.pid\n  signal: HUP\njudge:\n  analysis: analysis.yaml\n
             .spawn()
             .unwrap();
         self.children.push(child);
+        self.is_guard.push(true);
+    }
+
+    /// SIGKILL every guard started so far (the app keeps running).
+    pub fn stop_guards(&mut self) {
+        for (c, is_guard) in self.children.iter_mut().zip(self.is_guard.iter()) {
+            if *is_guard {
+                let _ = c.kill();
+                let _ = c.wait();
+            }
+        }
     }
 
     pub fn guard_log(&self) -> String {
