@@ -41,15 +41,29 @@ fn admin_rollback_needs_the_token_and_is_idempotent() {
     assert_eq!(body(&r), body(&r_none));
     let (code, _) = http(admin_port, "POST", "/admin/rollback", Some("file-token-12"));
     assert_eq!(code, 401);
-    assert_eq!(env.current().as_deref(), Some("v2"), "a refused call must not switch");
+    assert_eq!(
+        env.current().as_deref(),
+        Some("v2"),
+        "a refused call must not switch"
+    );
 
-    let (code, r) = http(admin_port, "POST", "/admin/rollback", Some("file-token-123"));
+    let (code, r) = http(
+        admin_port,
+        "POST",
+        "/admin/rollback",
+        Some("file-token-123"),
+    );
     assert_eq!(code, 200, "{r}");
     let out: serde_json::Value = serde_json::from_str(body(&r)).unwrap();
     assert_eq!(out["changed"], true);
     assert_eq!(out["to"], "v1");
     assert_eq!(env.current().as_deref(), Some("v1"));
-    let (code, r) = http(admin_port, "POST", "/admin/rollback", Some("file-token-123"));
+    let (code, r) = http(
+        admin_port,
+        "POST",
+        "/admin/rollback",
+        Some("file-token-123"),
+    );
     assert_eq!(code, 200);
     let out: serde_json::Value = serde_json::from_str(body(&r)).unwrap();
     assert_eq!(out["changed"], false, "second rollback must be a no-op");
@@ -64,16 +78,32 @@ fn admin_rollback_needs_the_token_and_is_idempotent() {
     assert_eq!(st["state"]["last_good"], "v1");
 
     // 7 calls so far out of 12 per minute: the bucket runs dry within the next few.
-    let codes: Vec<u16> = (0..8).map(|_| http(admin_port, "GET", "/admin/status", Some("file-token-123")).0).collect();
+    let codes: Vec<u16> = (0..8)
+        .map(|_| http(admin_port, "GET", "/admin/status", Some("file-token-123")).0)
+        .collect();
     assert!(codes.contains(&429), "{codes:?}");
     assert!(codes.iter().all(|c| *c == 200 || *c == 429), "{codes:?}");
 
     let audit = env.audit();
     let admin: Vec<&serde_json::Value> = audit.iter().filter(|r| r["event"] == "admin").collect();
     assert_eq!(admin.len(), 15, "{admin:#?}");
-    assert_eq!(admin.iter().filter(|r| r["summary"].as_str().unwrap().starts_with("401")).count(), 4);
-    assert!(admin.iter().any(|r| r["summary"].as_str().unwrap().starts_with("429")));
-    assert!(audit.iter().any(|r| r["event"] == "switch" && r["reason"] == "admin rollback" && r["to"] == "v1"));
+    assert_eq!(
+        admin
+            .iter()
+            .filter(|r| r["summary"].as_str().unwrap().starts_with("401"))
+            .count(),
+        4
+    );
+    assert!(
+        admin
+            .iter()
+            .any(|r| r["summary"].as_str().unwrap().starts_with("429"))
+    );
+    assert!(
+        audit
+            .iter()
+            .any(|r| r["event"] == "switch" && r["reason"] == "admin rollback" && r["to"] == "v1")
+    );
 }
 
 #[test]
@@ -83,7 +113,8 @@ fn token_from_the_environment_and_none_configured() {
     env.point_current("v1");
     let port = env.start_app();
     let admin_port = free_port();
-    let extra = format!("admin:\n  listen: 127.0.0.1:{admin_port}\n  token_env: GUARD_TEST_TOKEN\n");
+    let extra =
+        format!("admin:\n  listen: 127.0.0.1:{admin_port}\n  token_env: GUARD_TEST_TOKEN\n");
     let cfg = env.guard_config(port, "1s", &extra);
     env.start_guard(&cfg);
     let up = wait_for(std::time::Duration::from_secs(20), || {
@@ -91,8 +122,14 @@ fn token_from_the_environment_and_none_configured() {
     });
     assert!(up.is_some());
     env.wait_state("v1 judged good", 30, |s| s["last_good"] == "v1");
-    assert_eq!(http(admin_port, "GET", "/admin/status", Some("s3cret-token")).0, 200);
-    assert_eq!(http(admin_port, "GET", "/admin/status", Some("s3cret")).0, 401);
+    assert_eq!(
+        http(admin_port, "GET", "/admin/status", Some("s3cret-token")).0,
+        200
+    );
+    assert_eq!(
+        http(admin_port, "GET", "/admin/status", Some("s3cret")).0,
+        401
+    );
     // Rollback when the last good release is active: 200, unchanged.
     let (code, r) = http(admin_port, "POST", "/admin/rollback", Some("s3cret-token"));
     assert_eq!(code, 200, "{r}");

@@ -23,13 +23,23 @@ fn config(env: &Env) -> std::path::PathBuf {
 
 fn check_consistent(env: &Env, cfg: &std::path::Path) -> String {
     let out = env.guard_cmd(cfg, &["recover"]);
-    assert!(out.status.success(), "recover failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "recover failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let s = env.state();
-    assert!(s["pending"].is_null(), "pending switch left after recover: {s}");
+    assert!(
+        s["pending"].is_null(),
+        "pending switch left after recover: {s}"
+    );
     let cur = env.current().expect("current missing after recover");
     assert!(env.root.join("releases").join(&cur).is_dir());
     assert_eq!(s["active"], cur.as_str(), "state and link disagree: {s}");
-    assert!(std::fs::symlink_metadata(env.root.join(".current.guard-tmp")).is_err(), "temp link left");
+    assert!(
+        std::fs::symlink_metadata(env.root.join(".current.guard-tmp")).is_err(),
+        "temp link left"
+    );
     cur
 }
 
@@ -91,15 +101,33 @@ fn kill_9_at_random_points_of_a_switch_is_recovered() {
         }
         let after = check_consistent(&env, &cfg);
         if pending {
-            assert_eq!(after, target, "an interrupted switch is finished by recover");
+            assert_eq!(
+                after, target,
+                "an interrupted switch is finished by recover"
+            );
         }
     }
     let (reads, failures) = reader.finish();
-    println!("{rounds} kills, {mid_switch} mid-switch (none/intent/temp-link/renamed: {landed:?}), {reads} reads of current");
-    assert!(mid_switch >= 3, "too few kills landed inside a switch ({mid_switch}) to prove anything");
-    assert_eq!(failures, 0, "current missing or dangling {failures} times in {reads} reads");
-    let recovered = env.audit().iter().filter(|r| r["event"] == "recovered-switch").count();
-    assert!(recovered >= mid_switch, "audit has {recovered} recoveries for {mid_switch} interrupted switches");
+    println!(
+        "{rounds} kills, {mid_switch} mid-switch (none/intent/temp-link/renamed: {landed:?}), {reads} reads of current"
+    );
+    assert!(
+        mid_switch >= 3,
+        "too few kills landed inside a switch ({mid_switch}) to prove anything"
+    );
+    assert_eq!(
+        failures, 0,
+        "current missing or dangling {failures} times in {reads} reads"
+    );
+    let recovered = env
+        .audit()
+        .iter()
+        .filter(|r| r["event"] == "recovered-switch")
+        .count();
+    assert!(
+        recovered >= mid_switch,
+        "audit has {recovered} recoveries for {mid_switch} interrupted switches"
+    );
 }
 
 #[test]
@@ -120,7 +148,9 @@ fn kill_between_temp_link_and_rename_finishes_the_switch() {
         .spawn()
         .unwrap();
     let tmp = env.root.join(".current.guard-tmp");
-    let seen = wait_for(Duration::from_secs(10), || std::fs::symlink_metadata(&tmp).ok());
+    let seen = wait_for(Duration::from_secs(10), || {
+        std::fs::symlink_metadata(&tmp).ok()
+    });
     assert!(seen.is_some(), "temp link never appeared");
     child.kill().unwrap();
     child.wait().unwrap();

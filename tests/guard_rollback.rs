@@ -33,7 +33,11 @@ fn bad_releases_are_rolled_back_and_good_ones_kept() {
 
     // Error ratio 0.3 against a bound of 0.1: fail, back to v1, and the app is told.
     let out = env.guard_cmd(&cfg, &["activate", "v2"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let s = judged(&env, "v2");
     assert_eq!(s["verdicts"]["v2"]["verdict"], "fail", "{s}");
     assert_eq!(s["active"], "v1");
@@ -58,18 +62,38 @@ fn bad_releases_are_rolled_back_and_good_ones_kept() {
     env.guard_cmd(&cfg, &["activate", "v4"]);
     let s = judged(&env, "v4");
     assert_eq!(s["verdicts"]["v4"]["verdict"], "fail");
-    assert!(s["verdicts"]["v4"]["summary"].as_str().unwrap().contains("version"), "{s}");
+    assert!(
+        s["verdicts"]["v4"]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("version"),
+        "{s}"
+    );
     assert_eq!(env.current().as_deref(), Some("v3"));
     println!("wrong-version release rolled back after {:?}", t.elapsed());
-    assert!(t.elapsed() < std::time::Duration::from_secs(3), "{:?}", t.elapsed());
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(3),
+        "{:?}",
+        t.elapsed()
+    );
 
     // Unhealthy: fails fast too.
     let t = std::time::Instant::now();
     env.guard_cmd(&cfg, &["activate", "v5"]);
     let s = judged(&env, "v5");
-    assert!(t.elapsed() < std::time::Duration::from_secs(3), "{:?}", t.elapsed());
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(3),
+        "{:?}",
+        t.elapsed()
+    );
     assert_eq!(s["verdicts"]["v5"]["verdict"], "fail");
-    assert!(s["verdicts"]["v5"]["summary"].as_str().unwrap().contains("unhealthy"), "{s}");
+    assert!(
+        s["verdicts"]["v5"]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("unhealthy"),
+        "{s}"
+    );
     assert_eq!(env.current().as_deref(), Some("v3"));
 
     // Error ratio 0.06 is inside the fixed bound, but six times the recorded baseline of v3:
@@ -82,7 +106,10 @@ fn bad_releases_are_rolled_back_and_good_ones_kept() {
 
     let (reads, failures) = reader.finish();
     assert!(reads > 1000, "reader loop barely ran ({reads})");
-    assert_eq!(failures, 0, "current was missing or dangling {failures} times in {reads} reads");
+    assert_eq!(
+        failures, 0,
+        "current was missing or dangling {failures} times in {reads} reads"
+    );
 
     // The audit log has every switch in order, with reasons and verdict summaries.
     let audit = env.audit();
@@ -108,10 +135,31 @@ fn bad_releases_are_rolled_back_and_good_ones_kept() {
         ("v3", "v6", "activate"),
     ];
     for (i, (f, t, r)) in expected.iter().enumerate() {
-        assert_eq!((switches[i].0.as_str(), switches[i].1.as_str(), switches[i].2.as_str()), (*f, *t, *r), "{switches:?}");
+        assert_eq!(
+            (
+                switches[i].0.as_str(),
+                switches[i].1.as_str(),
+                switches[i].2.as_str()
+            ),
+            (*f, *t, *r),
+            "{switches:?}"
+        );
     }
     assert_eq!(switches[8].1, "v3");
-    let rollback = audit.iter().find(|r| r["event"] == "switch" && r["to"] == "v1").unwrap();
-    assert!(rollback["summary"].as_str().unwrap().contains("error-ratio"), "{rollback}");
-    assert!(audit.iter().any(|r| r["event"] == "verdict" && r["to"] == "v3" && r["reason"] == "pass"));
+    let rollback = audit
+        .iter()
+        .find(|r| r["event"] == "switch" && r["to"] == "v1")
+        .unwrap();
+    assert!(
+        rollback["summary"]
+            .as_str()
+            .unwrap()
+            .contains("error-ratio"),
+        "{rollback}"
+    );
+    assert!(
+        audit
+            .iter()
+            .any(|r| r["event"] == "verdict" && r["to"] == "v3" && r["reason"] == "pass")
+    );
 }

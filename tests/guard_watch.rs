@@ -13,13 +13,19 @@ fn broken_config_is_restored_and_valid_change_kept() {
     env.release("v1", json!({"error_rate": 0.01}));
     env.point_current("v1");
     let port = env.start_app();
-    let cfg = env.guard_config(port, "1s", "config_watch:\n  dir: config\n  schema: schema.json\n");
+    let cfg = env.guard_config(
+        port,
+        "1s",
+        "config_watch:\n  dir: config\n  schema: schema.json\n",
+    );
     env.start_guard(&cfg);
     let file = env.root.join("releases/v1/config/app.json");
     let copy = env.state_dir().join("last-valid/v1/app.json");
     let original = std::fs::read_to_string(&file).unwrap();
     let saved = wait_for(Duration::from_secs(20), || {
-        std::fs::read_to_string(&copy).ok().filter(|c| *c == original)
+        std::fs::read_to_string(&copy)
+            .ok()
+            .filter(|c| *c == original)
     });
     assert!(saved.is_some(), "no valid copy saved\n{}", env.guard_log());
     // Let the watcher settle on the directory before the edits.
@@ -27,7 +33,9 @@ fn broken_config_is_restored_and_valid_change_kept() {
 
     let restored = |env: &Env, what: &str, expected: &str| {
         let ok = wait_for(Duration::from_secs(10), || {
-            std::fs::read_to_string(&file).ok().filter(|t| t == expected)
+            std::fs::read_to_string(&file)
+                .ok()
+                .filter(|t| t == expected)
         });
         assert!(ok.is_some(), "{what}: not restored\n{}", env.guard_log());
     };
@@ -52,11 +60,22 @@ fn broken_config_is_restored_and_valid_change_kept() {
     let kept = wait_for(Duration::from_secs(10), || {
         std::fs::read_to_string(&copy).ok().filter(|c| c == changed)
     });
-    assert!(kept.is_some(), "valid change not taken as the new valid copy");
+    assert!(
+        kept.is_some(),
+        "valid change not taken as the new valid copy"
+    );
     std::thread::sleep(Duration::from_millis(700));
     assert_eq!(std::fs::read_to_string(&file).unwrap(), changed);
 
-    let restores = env.audit().into_iter().filter(|r| r["event"] == "config-restored").count();
-    assert!(restores >= 4, "{restores} restores audited\n{:#?}", env.audit());
+    let restores = env
+        .audit()
+        .into_iter()
+        .filter(|r| r["event"] == "config-restored")
+        .count();
+    assert!(
+        restores >= 4,
+        "{restores} restores audited\n{:#?}",
+        env.audit()
+    );
     assert!(env.guard_log().contains("restored the last valid copy"));
 }

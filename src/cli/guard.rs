@@ -38,7 +38,10 @@ fn to_cli(e: GuardError) -> CliError {
 }
 
 fn print_json<T: serde::Serialize>(v: &T) {
-    print_result(&format!("{}\n", serde_json::to_string_pretty(v).unwrap_or_default()));
+    print_result(&format!(
+        "{}\n",
+        serde_json::to_string_pretty(v).unwrap_or_default()
+    ));
 }
 
 /// Run `guard`.
@@ -53,8 +56,12 @@ pub fn run(args: &GuardArgs) -> Result<Exit, CliError> {
                 .map_err(|e| CliError::Usage(format!("starting the runtime: {e}")))?;
             rt.block_on(guard::run(cfg)).map_err(to_cli)?;
         }
-        GuardAction::Activate { version } => print_json(&guard::activate(&cfg, version).map_err(to_cli)?),
-        GuardAction::Rollback => print_json(&guard::rollback_to_last_good(&cfg, "cli rollback").map_err(to_cli)?),
+        GuardAction::Activate { version } => {
+            print_json(&guard::activate(&cfg, version).map_err(to_cli)?)
+        }
+        GuardAction::Rollback => {
+            print_json(&guard::rollback_to_last_good(&cfg, "cli rollback").map_err(to_cli)?)
+        }
         GuardAction::Recover => print_json(&guard::recover(&cfg).map_err(to_cli)?),
         GuardAction::Status => print_json(&guard::status(&cfg).map_err(to_cli)?),
     }

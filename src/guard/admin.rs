@@ -34,15 +34,16 @@ fn load_token(cfg: &AdminConfig) -> Option<Vec<u8>> {
         match std::fs::read_to_string(path) {
             Ok(t) if !t.trim().is_empty() => return Some(t.trim().as_bytes().to_vec()),
             Ok(_) => tracing::warn!(path = %path.display(), "admin token file is empty"),
-            Err(e) => tracing::warn!(path = %path.display(), error = %e, "admin token file unreadable"),
-        }
-    }
-    if let Some(var) = &cfg.token_env {
-        if let Ok(t) = std::env::var(var) {
-            if !t.trim().is_empty() {
-                return Some(t.trim().as_bytes().to_vec());
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "admin token file unreadable")
             }
         }
+    }
+    if let Some(var) = &cfg.token_env
+        && let Ok(t) = std::env::var(var)
+        && !t.trim().is_empty()
+    {
+        return Some(t.trim().as_bytes().to_vec());
     }
     tracing::warn!("no admin token configured: every admin call will be refused");
     None
@@ -64,7 +65,9 @@ pub fn token_matches(expected: &[u8], given: &[u8]) -> bool {
 
 impl Admin {
     fn allow(&self) -> bool {
-        let Ok(mut b) = self.bucket.lock() else { return false };
+        let Ok(mut b) = self.bucket.lock() else {
+            return false;
+        };
         let now = Instant::now();
         let refill = now.duration_since(b.last).as_secs_f64() * self.per_minute / 60.0;
         b.tokens = (b.tokens + refill).min(self.per_minute);
@@ -94,14 +97,25 @@ impl Admin {
     }
 
     /// Rate limit, then authenticate; audits the refusal.
-    fn gate(&self, headers: &HeaderMap, call: &str) -> Result<(), Response> {
+    fn gate(&self, headers: &HeaderMap, call: &str) -> Result<(), Box<Response>> {
         if !self.allow() {
-            self.guard.store.audit_event("admin", None, None, call, Some("429 rate limited"));
-            return Err((StatusCode::TOO_MANY_REQUESTS, "rate limited\n").into_response());
+            self.guard
+                .store
+                .audit_event("admin", None, None, call, Some("429 rate limited"));
+            return Err(Box::new(
+                (StatusCode::TOO_MANY_REQUESTS, "rate limited\n").into_response(),
+            ));
         }
         if !self.authorized(headers) {
-            self.guard.store.audit_event("admin", None, None, call, Some("401 unauthorized"));
-            return Err((StatusCode::UNAUTHORIZED, [("www-authenticate", "Bearer")], "unauthorized\n").into_response());
+            self.guard
+                .store
+                .audit_event("admin", None, None, call, Some("401 unauthorized"));
+            let r = (
+                StatusCode::UNAUTHORIZED,
+                [("www-authenticate", "Bearer")],
+                "unauthorized\n",
+            );
+            return Err(Box::new(r.into_response()));
         }
         Ok(())
     }
@@ -109,9 +123,11 @@ impl Admin {
 
 async fn get_status(State(a): State<Arc<Admin>>, headers: HeaderMap) -> Response {
     if let Err(r) = a.gate(&headers, "GET /admin/status") {
-        return r;
+        return *r;
     }
-    a.guard.store.audit_event("admin", None, None, "GET /admin/status", Some("200"));
+    a.guard
+        .store
+        .audit_event("admin", None, None, "GET /admin/status", Some("200"));
     match status(&a.guard.cfg) {
         Ok(s) => axum::Json(s).into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
@@ -120,7 +136,7 @@ async fn get_status(State(a): State<Arc<Admin>>, headers: HeaderMap) -> Response
 
 async fn post_rollback(State(a): State<Arc<Admin>>, headers: HeaderMap) -> Response {
     if let Err(r) = a.gate(&headers, "POST /admin/rollback") {
-        return r;
+        return *r;
     }
     let cfg = a.guard.cfg.clone();
     let result = tokio::task::spawn_blocking(move || {
@@ -130,15 +146,33 @@ async fn post_rollback(State(a): State<Arc<Admin>>, headers: HeaderMap) -> Respo
     match result {
         Ok(Ok(outcome)) => {
             let summary = format!("200 changed={} to={}", outcome.changed, outcome.to);
-            a.guard.store.audit_event("admin", outcome.from.as_deref(), Some(&outcome.to), "POST /admin/rollback", Some(&summary));
+            a.guard.store.audit_event(
+                "admin",
+                outcome.from.as_deref(),
+                Some(&outcome.to),
+                "POST /admin/rollback",
+                Some(&summary),
+            );
             axum::Json(outcome).into_response()
         }
         Ok(Err(GuardError::NoRollbackTarget(m))) => {
-            a.guard.store.audit_event("admin", None, None, "POST /admin/rollback", Some(&format!("409 {m}")));
+            a.guard.store.audit_event(
+                "admin",
+                None,
+                None,
+                "POST /admin/rollback",
+                Some(&format!("409 {m}")),
+            );
             (StatusCode::CONFLICT, format!("{m}\n")).into_response()
         }
         Ok(Err(e)) => {
-            a.guard.store.audit_event("admin", None, None, "POST /admin/rollback", Some(&format!("500 {e}")));
+            a.guard.store.audit_event(
+                "admin",
+                None,
+                None,
+                "POST /admin/rollback",
+                Some(&format!("500 {e}")),
+            );
             (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response()
         }
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
@@ -152,17 +186,25 @@ pub async fn spawn(guard: Guard, cfg: &AdminConfig) -> Result<(), GuardError> {
         guard,
         token: load_token(cfg),
         per_minute,
-        bucket: Mutex::new(Bucket { tokens: per_minute, last: Instant::now() }),
+        bucket: Mutex::new(Bucket {
+            tokens: per_minute,
+            last: Instant::now(),
+        }),
     });
     let app = Router::new()
         .route("/admin/status", get(get_status))
         .route("/admin/rollback", post(post_rollback))
         .with_state(admin);
-    let listener = tokio::net::TcpListener::bind(&cfg.listen).await.map_err(|e| GuardError::Admin {
-        address: cfg.listen.clone(),
-        message: e.to_string(),
-    })?;
-    let local = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    let listener = tokio::net::TcpListener::bind(&cfg.listen)
+        .await
+        .map_err(|e| GuardError::Admin {
+            address: cfg.listen.clone(),
+            message: e.to_string(),
+        })?;
+    let local = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
     tracing::info!(address = %local, "admin endpoint listening");
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {

@@ -56,7 +56,10 @@ pub struct AppConfig {
     #[serde(default = "default_grace", deserialize_with = "deserialize_duration")]
     pub startup_grace: Duration,
     /// Deadline of each HTTP request to the application.
-    #[serde(default = "default_request_timeout", deserialize_with = "deserialize_duration")]
+    #[serde(
+        default = "default_request_timeout",
+        deserialize_with = "deserialize_duration"
+    )]
     pub request_timeout: Duration,
 }
 
@@ -110,7 +113,10 @@ pub struct JudgeConfig {
     #[serde(deserialize_with = "deserialize_duration")]
     pub duration: Duration,
     /// Scrape and health-check interval.
-    #[serde(default = "default_interval", deserialize_with = "deserialize_duration")]
+    #[serde(
+        default = "default_interval",
+        deserialize_with = "deserialize_duration"
+    )]
     pub interval: Duration,
     /// Data source.
     #[serde(default)]
@@ -187,9 +193,16 @@ impl GuardConfig {
             path: path.display().to_string(),
             message,
         };
-        let mut cfg: GuardConfig = serde_yaml_ng::from_str(&text).map_err(|e| bad(e.to_string()))?;
+        let mut cfg: GuardConfig =
+            serde_yaml_ng::from_str(&text).map_err(|e| bad(e.to_string()))?;
         let base = path.parent().unwrap_or(Path::new("."));
-        let resolve = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { base.join(p) };
+        let resolve = |p: &Path| {
+            if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                base.join(p)
+            }
+        };
         cfg.root = resolve(&cfg.root);
         cfg.state_dir = cfg.state_dir.as_deref().map(resolve);
         cfg.judge.analysis = resolve(&cfg.judge.analysis);
@@ -202,22 +215,26 @@ impl GuardConfig {
         if let Some(w) = cfg.config_watch.as_mut() {
             w.schema = resolve(&w.schema);
             if w.dir.is_absolute() || w.dir.components().any(|c| c.as_os_str() == "..") {
-                return Err(bad("config_watch.dir must be a path inside the release".into()));
+                return Err(bad(
+                    "config_watch.dir must be a path inside the release".into()
+                ));
             }
         }
         if cfg.judge.interval.is_zero() || cfg.judge.duration < cfg.judge.interval {
             return Err(bad("judge.duration must be at least judge.interval".into()));
         }
         if cfg.judge.source == JudgeSource::Prometheus && cfg.prometheus.is_none() {
-            return Err(bad("judge.source is prometheus but the `prometheus` section is missing".into()));
+            return Err(bad(
+                "judge.source is prometheus but the `prometheus` section is missing".into(),
+            ));
         }
         if cfg.reload.pid_file.is_some() && cfg.reload.command.is_some() {
-            return Err(bad("reload: give either pid_file or command, not both".into()));
+            return Err(bad(
+                "reload: give either pid_file or command, not both".into()
+            ));
         }
-        if let Some(cmd) = &cfg.reload.command {
-            if cmd.is_empty() {
-                return Err(bad("reload.command is empty".into()));
-            }
+        if cfg.reload.command.as_ref().is_some_and(Vec::is_empty) {
+            return Err(bad("reload.command is empty".into()));
         }
         if let Some(sig) = &cfg.reload.signal {
             super::reload::signal_number(sig).map_err(bad)?;
@@ -227,6 +244,8 @@ impl GuardConfig {
 
     /// The state directory (explicit, else `<root>/.guard`).
     pub fn state_dir(&self) -> PathBuf {
-        self.state_dir.clone().unwrap_or_else(|| self.root.join(".guard"))
+        self.state_dir
+            .clone()
+            .unwrap_or_else(|| self.root.join(".guard"))
     }
 }

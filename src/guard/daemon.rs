@@ -20,7 +20,10 @@ use std::time::Duration;
 pub const STEP_PAUSE_ENV: &str = "CANARY_JUDGE_GUARD_STEP_PAUSE_MS";
 
 fn step_pause() {
-    if let Some(ms) = std::env::var(STEP_PAUSE_ENV).ok().and_then(|v| v.parse::<u64>().ok()) {
+    if let Some(ms) = std::env::var(STEP_PAUSE_ENV)
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
         std::thread::sleep(Duration::from_millis(ms.min(10_000)));
     }
 }
@@ -40,7 +43,11 @@ impl Guard {
     /// Open the state directory of `cfg`.
     pub fn new(cfg: GuardConfig) -> Result<Self, GuardError> {
         let store = StateStore::open(&cfg.state_dir())?;
-        Ok(Guard { layout: Layout::new(&cfg.root), store, cfg: Arc::new(cfg) })
+        Ok(Guard {
+            layout: Layout::new(&cfg.root),
+            store,
+            cfg: Arc::new(cfg),
+        })
     }
 
     /// Perform a switch to `to` (state lock held by the caller).
@@ -70,13 +77,22 @@ impl Guard {
 
     /// After `current` names the pending target: reload, audit, commit.
     fn finish_pending(&self, state: &mut GuardState, event: &str) -> Result<(), GuardError> {
-        let Some(p) = state.pending.clone() else { return Ok(()) };
+        let Some(p) = state.pending.clone() else {
+            return Ok(());
+        };
         if let Err(e) = super::reload::reload(&self.cfg.reload) {
             tracing::error!(error = %e, "reload after switch failed");
-            self.store.audit_event("reload-failed", p.from.as_deref(), Some(&p.to), &e, None);
+            self.store
+                .audit_event("reload-failed", p.from.as_deref(), Some(&p.to), &e, None);
         }
         step_pause();
-        self.store.audit_event(event, p.from.as_deref(), Some(&p.to), &p.reason, p.summary.as_deref());
+        self.store.audit_event(
+            event,
+            p.from.as_deref(),
+            Some(&p.to),
+            &p.reason,
+            p.summary.as_deref(),
+        );
         if p.from.as_deref() != Some(p.to.as_str()) {
             state.previous = p.from.clone();
         }
@@ -101,30 +117,59 @@ impl Guard {
                 tracing::warn!(to = %p.to, "finishing a switch interrupted by a crash");
                 self.finish_pending(state, "recovered-switch")?;
             } else {
-                self.store.audit_event("recovered-undone", p.from.as_deref(), Some(&p.to), "target release vanished", None);
+                self.store.audit_event(
+                    "recovered-undone",
+                    p.from.as_deref(),
+                    Some(&p.to),
+                    "target release vanished",
+                    None,
+                );
                 state.pending = None;
                 self.store.save(state)?;
             }
         }
-        let cur = self.layout.current().ok().flatten().filter(|v| self.layout.release_exists(v));
+        let cur = self
+            .layout
+            .current()
+            .ok()
+            .flatten()
+            .filter(|v| self.layout.release_exists(v));
         let cur = match cur {
             Some(c) => c,
             None => {
-                let target = [state.active.clone(), state.last_good.clone(), state.previous.clone()]
-                    .into_iter()
-                    .flatten()
-                    .find(|v| self.layout.release_exists(v))
-                    .ok_or_else(|| GuardError::NoRollbackTarget(format!(
+                let target = [
+                    state.active.clone(),
+                    state.last_good.clone(),
+                    state.previous.clone(),
+                ]
+                .into_iter()
+                .flatten()
+                .find(|v| self.layout.release_exists(v))
+                .ok_or_else(|| {
+                    GuardError::NoRollbackTarget(format!(
                         "{} is missing or dangling and no known release exists",
                         self.layout.current_path().display()
-                    )))?;
-                self.switch(state, &target, "repair: current was missing or dangling", None, false)?;
+                    ))
+                })?;
+                self.switch(
+                    state,
+                    &target,
+                    "repair: current was missing or dangling",
+                    None,
+                    false,
+                )?;
                 target
             }
         };
         if state.active.as_deref() != Some(cur.as_str()) {
             let from = state.active.clone();
-            self.store.audit_event("observed-switch", from.as_deref(), Some(&cur), "current changed outside the guard", None);
+            self.store.audit_event(
+                "observed-switch",
+                from.as_deref(),
+                Some(&cur),
+                "current changed outside the guard",
+                None,
+            );
             state.previous = from;
             state.needs_judgement = state.last_good.as_deref() != Some(cur.as_str());
             state.active = Some(cur);
@@ -133,7 +178,10 @@ impl Guard {
         Ok(())
     }
 
-    fn locked<T>(&self, f: impl FnOnce(&mut GuardState) -> Result<T, GuardError>) -> Result<T, GuardError> {
+    fn locked<T>(
+        &self,
+        f: impl FnOnce(&mut GuardState) -> Result<T, GuardError>,
+    ) -> Result<T, GuardError> {
         let _lock = self.store.lock()?;
         let mut state = self.store.load()?;
         f(&mut state)
@@ -141,7 +189,10 @@ impl Guard {
 
     /// Baseline series saved for a release that passed.
     fn baseline_path(&self, version: &str) -> std::path::PathBuf {
-        self.store.dir().join("baselines").join(format!("{version}.json"))
+        self.store
+            .dir()
+            .join("baselines")
+            .join(format!("{version}.json"))
     }
 
     fn load_baseline(&self, version: &str) -> Option<SeriesSet> {
@@ -150,19 +201,34 @@ impl Guard {
     }
 
     /// Roll back to the last good release (lock held): no-op when it is already active.
-    fn rollback_locked(&self, state: &mut GuardState, reason: &str, summary: Option<String>) -> Result<RollbackOutcome, GuardError> {
+    fn rollback_locked(
+        &self,
+        state: &mut GuardState,
+        reason: &str,
+        summary: Option<String>,
+    ) -> Result<RollbackOutcome, GuardError> {
         self.reconcile(state)?;
         let active = state.active.clone();
         let target = state
             .last_good
             .clone()
             .filter(|v| self.layout.release_exists(v))
-            .ok_or_else(|| GuardError::NoRollbackTarget("no release has been judged good yet".into()))?;
+            .ok_or_else(|| {
+                GuardError::NoRollbackTarget("no release has been judged good yet".into())
+            })?;
         if active.as_deref() == Some(target.as_str()) {
-            return Ok(RollbackOutcome { changed: false, from: active, to: target });
+            return Ok(RollbackOutcome {
+                changed: false,
+                from: active,
+                to: target,
+            });
         }
         self.switch(state, &target, reason, summary, false)?;
-        Ok(RollbackOutcome { changed: true, from: active, to: target })
+        Ok(RollbackOutcome {
+            changed: true,
+            from: active,
+            to: target,
+        })
     }
 }
 
@@ -208,7 +274,10 @@ pub fn activate(cfg: &GuardConfig, version: &str) -> Result<Status, GuardError> 
 }
 
 /// Roll back to the last good release; idempotent.
-pub fn rollback_to_last_good(cfg: &GuardConfig, reason: &str) -> Result<RollbackOutcome, GuardError> {
+pub fn rollback_to_last_good(
+    cfg: &GuardConfig,
+    reason: &str,
+) -> Result<RollbackOutcome, GuardError> {
     let g = Guard::new(cfg.clone())?;
     g.locked(|s| g.rollback_locked(s, reason, None))
 }
@@ -217,7 +286,10 @@ pub fn rollback_to_last_good(cfg: &GuardConfig, reason: &str) -> Result<Rollback
 pub fn status(cfg: &GuardConfig) -> Result<Status, GuardError> {
     let g = Guard::new(cfg.clone())?;
     let state = g.store.load()?;
-    Ok(Status { current: g.layout.current()?, state })
+    Ok(Status {
+        current: g.layout.current()?,
+        state,
+    })
 }
 
 /// Run the guard until SIGINT/SIGTERM: recover, serve the admin endpoint, watch configs,
@@ -255,9 +327,14 @@ pub async fn run(cfg: GuardConfig) -> Result<(), GuardError> {
     Ok(())
 }
 
-async fn blocking<T: Send + 'static>(g: &Guard, f: impl FnOnce(&Guard) -> Result<T, GuardError> + Send + 'static) -> Result<T, GuardError> {
+async fn blocking<T: Send + 'static>(
+    g: &Guard,
+    f: impl FnOnce(&Guard) -> Result<T, GuardError> + Send + 'static,
+) -> Result<T, GuardError> {
     let g = g.clone();
-    tokio::task::spawn_blocking(move || f(&g)).await.map_err(|e| GuardError::Reload(e.to_string()))?
+    tokio::task::spawn_blocking(move || f(&g))
+        .await
+        .map_err(|e| GuardError::Reload(e.to_string()))?
 }
 
 /// One cycle: reconcile, and if the active release needs a judgement, judge it and act.
@@ -282,7 +359,15 @@ async fn judge_once(g: &Guard) -> Result<(), GuardError> {
     let layout = g.layout.clone();
     let v2 = version.clone();
     let still_active = move || layout.current().ok().flatten().as_deref() == Some(v2.as_str());
-    let judged = judge_release(&g.cfg, &version, baseline_version.as_deref(), baseline.as_ref(), baseline_window, &still_active).await;
+    let judged = judge_release(
+        &g.cfg,
+        &version,
+        baseline_version.as_deref(),
+        baseline.as_ref(),
+        baseline_window,
+        &still_active,
+    )
+    .await;
     let judgement = match judged {
         Ok(Some(j)) => j,
         Ok(None) => {
@@ -300,10 +385,18 @@ async fn judge_once(g: &Guard) -> Result<(), GuardError> {
             }
         }
     };
-    blocking(g, move |g| g.locked(|s| apply_verdict(g, s, &version, judgement))).await
+    blocking(g, move |g| {
+        g.locked(|s| apply_verdict(g, s, &version, judgement))
+    })
+    .await
 }
 
-fn apply_verdict(g: &Guard, s: &mut GuardState, version: &str, j: Judgement) -> Result<(), GuardError> {
+fn apply_verdict(
+    g: &Guard,
+    s: &mut GuardState,
+    version: &str,
+    j: Judgement,
+) -> Result<(), GuardError> {
     g.reconcile(s)?;
     if s.active.as_deref() != Some(version) || !s.needs_judgement {
         return Ok(());
@@ -317,7 +410,13 @@ fn apply_verdict(g: &Guard, s: &mut GuardState, version: &str, j: Judgement) -> 
             window_end: j.window_end,
         },
     );
-    g.store.audit_event("verdict", None, Some(version), j.verdict.as_str(), Some(&j.summary));
+    g.store.audit_event(
+        "verdict",
+        None,
+        Some(version),
+        j.verdict.as_str(),
+        Some(&j.summary),
+    );
     tracing::info!(version, verdict = j.verdict.as_str(), summary = %j.summary, "verdict");
     let policy = g.cfg.judge.on_inconclusive;
     let mark_good = |s: &mut GuardState| -> Result<(), GuardError> {
@@ -342,7 +441,13 @@ fn apply_verdict(g: &Guard, s: &mut GuardState, version: &str, j: Judgement) -> 
                 Ok(_) => Ok(()),
                 Err(GuardError::NoRollbackTarget(m)) => {
                     tracing::error!(version, "cannot roll back: {m}");
-                    g.store.audit_event("rollback-impossible", Some(version), None, &m, Some(&j.summary));
+                    g.store.audit_event(
+                        "rollback-impossible",
+                        Some(version),
+                        None,
+                        &m,
+                        Some(&j.summary),
+                    );
                     s.needs_judgement = false;
                     g.store.save(s)
                 }

@@ -34,7 +34,11 @@ pub struct Judgement {
 }
 
 /// Render the analysis template for `version` against `baseline` and parse it.
-pub fn load_template(path: &Path, version: &str, baseline: Option<&str>) -> Result<AnalysisConfig, GuardError> {
+pub fn load_template(
+    path: &Path,
+    version: &str,
+    baseline: Option<&str>,
+) -> Result<AnalysisConfig, GuardError> {
     let text = std::fs::read_to_string(path).map_err(|e| GuardError::io("read", path, e))?;
     let text = text
         .replace("{{version}}", version)
@@ -48,14 +52,22 @@ pub fn load_template(path: &Path, version: &str, baseline: Option<&str>) -> Resu
 fn query_of(src: &SeriesSource, metric: &str) -> Result<String, String> {
     match src {
         SeriesSource::Query(q) => Ok(q.clone()),
-        _ => Err(format!("metric {metric}: guard templates take `query:` arms only")),
+        _ => Err(format!(
+            "metric {metric}: guard templates take `query:` arms only"
+        )),
     }
 }
 
 /// What to collect for one metric's canary arm.
 enum ArmCollect {
-    Values { series: Recorder, traffic: Option<Recorder> },
-    Counts { events: Recorder, traffic: Recorder },
+    Values {
+        series: Recorder,
+        traffic: Option<Recorder>,
+    },
+    Counts {
+        events: Recorder,
+        traffic: Recorder,
+    },
 }
 
 fn selector(q: &str, metric: &str) -> Result<Selector, String> {
@@ -80,7 +92,10 @@ fn plan_scrape(cfg: &AnalysisConfig) -> Result<Vec<(String, ArmCollect)>, String
                 traffic: Recorder::new(selector(&query_of(traffic, &m.name)?, &m.name)?),
             },
             ArmSpec::Histogram(_) => {
-                return Err(format!("metric {}: histograms need judge.source: prometheus", m.name));
+                return Err(format!(
+                    "metric {}: histograms need judge.source: prometheus",
+                    m.name
+                ));
             }
         };
         out.push((m.name.clone(), arm));
@@ -137,7 +152,14 @@ pub async fn judge_release(
         match probe.check(version).await {
             Health::Ok => break,
             other if Instant::now() >= deadline => {
-                return Ok(Some(fail(format!("not ready within {:?}: {}", cfg.app.startup_grace, describe(&other)), start)));
+                return Ok(Some(fail(
+                    format!(
+                        "not ready within {:?}: {}",
+                        cfg.app.startup_grace,
+                        describe(&other)
+                    ),
+                    start,
+                )));
             }
             _ => tokio::time::sleep(cfg.judge.interval.min(Duration::from_millis(250))).await,
         }
@@ -195,11 +217,18 @@ pub async fn judge_release(
     match plan {
         Some(plan) => {
             for (name, arm) in &plan {
-                recorded.metrics.insert(name.clone(), MetricData { canary: Some(arm_data(arm)), baseline: None });
+                recorded.metrics.insert(
+                    name.clone(),
+                    MetricData {
+                        canary: Some(arm_data(arm)),
+                        baseline: None,
+                    },
+                );
             }
         }
         None => {
-            recorded = query_prometheus(cfg, &analysis, window_start, window_end, baseline_window).await?;
+            recorded =
+                query_prometheus(cfg, &analysis, window_start, window_end, baseline_window).await?;
         }
     }
     let mut data = recorded.clone();
@@ -209,7 +238,9 @@ pub async fn judge_release(
         }
         let entry = data.metrics.entry(m.name.clone()).or_default();
         if entry.baseline.is_none() {
-            entry.baseline = baseline.and_then(|b| b.get(&m.name)).and_then(|d| d.canary.clone());
+            entry.baseline = baseline
+                .and_then(|b| b.get(&m.name))
+                .and_then(|d| d.canary.clone());
         }
     }
     // Only the release's own arm is its future baseline.
@@ -220,10 +251,19 @@ pub async fn judge_release(
     let summary = format!(
         "{} (score {}): {}",
         report.verdict.as_str(),
-        report.score.map(|s| format!("{s:.0}")).unwrap_or_else(|| "n/a".into()),
+        report
+            .score
+            .map(|s| format!("{s:.0}"))
+            .unwrap_or_else(|| "n/a".into()),
         report.reason
     );
-    Ok(Some(Judgement { verdict: report.verdict, summary, recorded, window_start, window_end }))
+    Ok(Some(Judgement {
+        verdict: report.verdict,
+        summary,
+        recorded,
+        window_start,
+        window_end,
+    }))
 }
 
 fn describe(h: &Health) -> String {
@@ -243,22 +283,37 @@ async fn query_prometheus(
     end: f64,
     baseline_window: Option<(f64, f64)>,
 ) -> Result<SeriesSet, GuardError> {
-    let prom_err = |m: String| GuardError::Config { path: "prometheus".into(), message: m };
-    let pcfg = cfg.prometheus.as_ref().ok_or_else(|| prom_err("section missing".into()))?;
+    let prom_err = |m: String| GuardError::Config {
+        path: "prometheus".into(),
+        message: m,
+    };
+    let pcfg = cfg
+        .prometheus
+        .as_ref()
+        .ok_or_else(|| prom_err("section missing".into()))?;
     let source = PrometheusSource::new(pcfg).map_err(|e| prom_err(e.to_string()))?;
     let mut set = SeriesSet::default();
     for m in &analysis.metrics {
         let canary = fetch_arm(&source, &m.canary, &m.name, start as i64, end as i64).await;
         let baseline = match (&m.baseline, baseline_window) {
-            (Some(spec), Some((bs, be))) => fetch_arm(&source, spec, &m.name, bs as i64, be as i64).await,
+            (Some(spec), Some((bs, be))) => {
+                fetch_arm(&source, spec, &m.name, bs as i64, be as i64).await
+            }
             _ => None,
         };
-        set.metrics.insert(m.name.clone(), MetricData { canary, baseline });
+        set.metrics
+            .insert(m.name.clone(), MetricData { canary, baseline });
     }
     Ok(set)
 }
 
-async fn fetch_arm(source: &PrometheusSource, spec: &ArmSpec, metric: &str, start: i64, end: i64) -> Option<ArmData> {
+async fn fetch_arm(
+    source: &PrometheusSource,
+    spec: &ArmSpec,
+    metric: &str,
+    start: i64,
+    end: i64,
+) -> Option<ArmData> {
     let result = match spec {
         ArmSpec::Values { series, traffic } => {
             let q = query_of(series, metric).ok()?;
@@ -277,7 +332,10 @@ async fn fetch_arm(source: &PrometheusSource, spec: &ArmSpec, metric: &str, star
             }
         }
         ArmSpec::Counts { events, traffic } => {
-            let (e, t) = (query_of(events, metric).ok()?, query_of(traffic, metric).ok()?);
+            let (e, t) = (
+                query_of(events, metric).ok()?,
+                query_of(traffic, metric).ok()?,
+            );
             source.counts(&e, &t, start, end, None).await.map(|c| {
                 ArmData::Counts(CountSeries {
                     events: c.points.iter().map(|p| p.events).collect(),

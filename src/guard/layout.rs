@@ -29,8 +29,7 @@ pub fn check_version(version: &str) -> Result<(), GuardError> {
     } else {
         Err(GuardError::Release {
             version: version.to_string(),
-            message: "a release name is one directory name (no `/`, not starting with `.`)"
-                .into(),
+            message: "a release name is one directory name (no `/`, not starting with `.`)".into(),
         })
     }
 }
@@ -38,7 +37,9 @@ pub fn check_version(version: &str) -> Result<(), GuardError> {
 impl Layout {
     /// A layout rooted at `root`.
     pub fn new(root: &Path) -> Self {
-        Layout { root: root.to_path_buf() }
+        Layout {
+            root: root.to_path_buf(),
+        }
     }
 
     /// The root.
@@ -66,10 +67,12 @@ impl Layout {
     pub fn current(&self) -> Result<Option<String>, GuardError> {
         let link = self.current_path();
         match std::fs::read_link(&link) {
-            Ok(target) => version_of_target(&target).map(Some).ok_or_else(|| GuardError::Release {
-                version: target.display().to_string(),
-                message: format!("{} does not point into releases/", link.display()),
-            }),
+            Ok(target) => version_of_target(&target)
+                .map(Some)
+                .ok_or_else(|| GuardError::Release {
+                    version: target.display().to_string(),
+                    message: format!("{} does not point into releases/", link.display()),
+                }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(GuardError::io("read link", &link, e)),
         }
@@ -98,7 +101,8 @@ impl Layout {
         self.remove_temp_link()?;
         let tmp = self.root.join(TEMP_LINK);
         let target = Path::new("releases").join(version);
-        std::os::unix::fs::symlink(&target, &tmp).map_err(|e| GuardError::io("create link", &tmp, e))?;
+        std::os::unix::fs::symlink(&target, &tmp)
+            .map_err(|e| GuardError::io("create link", &tmp, e))?;
         after_temp();
         let cur = self.current_path();
         std::fs::rename(&tmp, &cur).map_err(|e| GuardError::io("rename link onto", &cur, e))?;
@@ -132,7 +136,10 @@ mod tests {
 
     #[test]
     fn targets_outside_releases_are_refused() {
-        assert_eq!(version_of_target(Path::new("releases/v1")), Some("v1".into()));
+        assert_eq!(
+            version_of_target(Path::new("releases/v1")),
+            Some("v1".into())
+        );
         assert_eq!(version_of_target(Path::new("/etc")), None);
         assert_eq!(version_of_target(Path::new("releases/../x")), None);
         assert_eq!(version_of_target(Path::new("releases/v1/x")), None);

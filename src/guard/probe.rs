@@ -31,7 +31,10 @@ impl AppProbe {
             .connect_timeout(cfg.request_timeout.min(Duration::from_secs(2)))
             .build()
             .map_err(|e| format!("building the HTTP client: {e}"))?;
-        Ok(AppProbe { client, cfg: cfg.clone() })
+        Ok(AppProbe {
+            client,
+            cfg: cfg.clone(),
+        })
     }
 
     fn url(&self, path: &str) -> String {
@@ -40,14 +43,28 @@ impl AppProbe {
 
     /// Check health and version once.
     pub async fn check(&self, expected_version: &str) -> Health {
-        let health = match self.client.get(self.url(&self.cfg.health_path)).send().await {
+        let health = match self
+            .client
+            .get(self.url(&self.cfg.health_path))
+            .send()
+            .await
+        {
             Ok(r) => r,
             Err(e) => return Health::Unhealthy(format!("{}: {e}", self.cfg.health_path)),
         };
         if health.status().as_u16() != 200 {
-            return Health::Unhealthy(format!("{} answered {}", self.cfg.health_path, health.status()));
+            return Health::Unhealthy(format!(
+                "{} answered {}",
+                self.cfg.health_path,
+                health.status()
+            ));
         }
-        let resp = match self.client.get(self.url(&self.cfg.version_path)).send().await {
+        let resp = match self
+            .client
+            .get(self.url(&self.cfg.version_path))
+            .send()
+            .await
+        {
             Ok(r) => r,
             Err(e) => return Health::Unhealthy(format!("{}: {e}", self.cfg.version_path)),
         };
@@ -64,13 +81,20 @@ impl AppProbe {
             Health::Ok
         } else {
             let shown: String = reported.chars().take(80).collect();
-            Health::WrongVersion(format!("application reports version {shown:?}, expected {expected_version:?}"))
+            Health::WrongVersion(format!(
+                "application reports version {shown:?}, expected {expected_version:?}"
+            ))
         }
     }
 
     /// Scrape `/metrics`; `None` when it fails.
     pub async fn scrape(&self) -> Option<String> {
-        let r = self.client.get(self.url(&self.cfg.metrics_path)).send().await.ok()?;
+        let r = self
+            .client
+            .get(self.url(&self.cfg.metrics_path))
+            .send()
+            .await
+            .ok()?;
         if !r.status().is_success() {
             return None;
         }

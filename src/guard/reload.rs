@@ -13,7 +13,11 @@ pub fn signal_number(name: &str) -> Result<i32, String> {
         "TERM" => libc::SIGTERM,
         "INT" => libc::SIGINT,
         "QUIT" => libc::SIGQUIT,
-        _ => return Err(format!("reload.signal {name:?} is not one of HUP, USR1, USR2, TERM, INT, QUIT")),
+        _ => {
+            return Err(format!(
+                "reload.signal {name:?} is not one of HUP, USR1, USR2, TERM, INT, QUIT"
+            ));
+        }
     })
 }
 
@@ -43,7 +47,10 @@ pub fn reload(cfg: &ReloadConfig) -> Result<(), String> {
         .parse()
         .map_err(|_| format!("pid file {} does not hold a pid", pid_file.display()))?;
     if pid <= 1 {
-        return Err(format!("pid file {} holds pid {pid}, refusing", pid_file.display()));
+        return Err(format!(
+            "pid file {} holds pid {pid}, refusing",
+            pid_file.display()
+        ));
     }
     let sig = signal_number(cfg.signal.as_deref().unwrap_or("HUP"))?;
     // SAFETY: kill(2) with a positive pid and a valid signal number touches no memory.

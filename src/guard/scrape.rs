@@ -42,7 +42,11 @@ fn parse_line(line: &str) -> Option<Sample> {
         "-Inf" => f64::NEG_INFINITY,
         v => v.parse().ok()?,
     };
-    Some(Sample { name, labels, value })
+    Some(Sample {
+        name,
+        labels,
+        value,
+    })
 }
 
 /// Parse `a="x",b="y"}` (after the opening brace); returns the labels and the text after `}`.
@@ -99,14 +103,21 @@ impl Selector {
             None => (text, BTreeMap::new()),
         };
         let valid = !name.is_empty()
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
             && !name.starts_with(|c: char| c.is_ascii_digit());
-        valid.then(|| Selector { name: name.to_string(), labels })
+        valid.then(|| Selector {
+            name: name.to_string(),
+            labels,
+        })
     }
 
     /// Whether successive values are increments of a counter.
     pub fn is_counter(&self) -> bool {
-        ["_total", "_count", "_sum", "_bucket"].iter().any(|s| self.name.ends_with(s))
+        ["_total", "_count", "_sum", "_bucket"]
+            .iter()
+            .any(|s| self.name.ends_with(s))
     }
 
     /// Sum of the matching samples, `None` when nothing matches.
@@ -133,7 +144,11 @@ pub struct Recorder {
 impl Recorder {
     /// A recorder for one selector.
     pub fn new(selector: Selector) -> Self {
-        Recorder { selector, last: None, series: Vec::new() }
+        Recorder {
+            selector,
+            last: None,
+            series: Vec::new(),
+        }
     }
 
     /// Feed one scrape (`None` = the scrape failed).
@@ -177,7 +192,10 @@ app_latency_ms 12.5 1700000000000\nbad line here\nweird{a=\"x\\\"y\"} +Inf\n";
     #[test]
     fn selector_sums_matching_series() {
         let s = parse_exposition(TEXT);
-        assert_eq!(Selector::parse("app_requests_total").and_then(|q| q.value(&s)), Some(100.0));
+        assert_eq!(
+            Selector::parse("app_requests_total").and_then(|q| q.value(&s)),
+            Some(100.0)
+        );
         let errs = Selector::parse("app_requests_total{code=\"500\"}").unwrap();
         assert_eq!(errs.value(&s), Some(10.0));
         assert!(Selector::parse("rate(x[1m])").is_none());
@@ -189,7 +207,11 @@ app_latency_ms 12.5 1700000000000\nbad line here\nweird{a=\"x\\\"y\"} +Inf\n";
         let sel = Selector::parse("c_total").unwrap();
         let mut r = Recorder::new(sel);
         for v in [5.0, 8.0, 8.0, 2.0, 6.0] {
-            let s = vec![Sample { name: "c_total".into(), labels: BTreeMap::new(), value: v }];
+            let s = vec![Sample {
+                name: "c_total".into(),
+                labels: BTreeMap::new(),
+                value: v,
+            }];
             r.observe(Some(&s));
         }
         assert_eq!(r.series, vec![3.0, 0.0, 2.0, 4.0]);

@@ -95,7 +95,9 @@ impl StateStore {
     /// A store in `dir` (created when missing).
     pub fn open(dir: &Path) -> Result<Self, GuardError> {
         std::fs::create_dir_all(dir).map_err(|e| GuardError::io("create", dir, e))?;
-        Ok(StateStore { dir: dir.to_path_buf() })
+        Ok(StateStore {
+            dir: dir.to_path_buf(),
+        })
     }
 
     /// The directory.
@@ -126,7 +128,11 @@ impl StateStore {
         // SAFETY: flock on a valid descriptor we own; no memory is involved.
         let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
         if rc != 0 {
-            return Err(GuardError::io("lock", &path, std::io::Error::last_os_error()));
+            return Err(GuardError::io(
+                "lock",
+                &path,
+                std::io::Error::last_os_error(),
+            ));
         }
         Ok(StateLock { _file: file })
     }
@@ -161,8 +167,10 @@ impl StateStore {
             .append(true)
             .open(&path)
             .map_err(|e| GuardError::io("open", &path, e))?;
-        f.write_all(&line).map_err(|e| GuardError::io("append to", &path, e))?;
-        f.sync_data().map_err(|e| GuardError::io("sync", &path, e))?;
+        f.write_all(&line)
+            .map_err(|e| GuardError::io("append to", &path, e))?;
+        f.sync_data()
+            .map_err(|e| GuardError::io("sync", &path, e))?;
         Ok(())
     }
 
@@ -201,11 +209,15 @@ impl StateStore {
 /// Write `bytes` to `path` through a temp file in the same directory and `rename`.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), GuardError> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     {
         let mut f = File::create(&tmp).map_err(|e| GuardError::io("create", &tmp, e))?;
-        f.write_all(bytes).map_err(|e| GuardError::io("write", &tmp, e))?;
+        f.write_all(bytes)
+            .map_err(|e| GuardError::io("write", &tmp, e))?;
         f.sync_all().map_err(|e| GuardError::io("sync", &tmp, e))?;
     }
     std::fs::rename(&tmp, path).map_err(|e| GuardError::io("rename onto", path, e))?;

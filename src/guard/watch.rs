@@ -56,7 +56,9 @@ impl Schema {
             }
         }
         for (name, p) in &self.properties {
-            let (Some(v), Some(kind)) = (obj.get(name), p.kind.as_deref()) else { continue };
+            let (Some(v), Some(kind)) = (obj.get(name), p.kind.as_deref()) else {
+                continue;
+            };
             let ok = match kind {
                 "string" => v.is_string(),
                 "number" => v.is_number(),
@@ -76,8 +78,13 @@ impl Schema {
 }
 
 fn is_config_file(p: &Path) -> bool {
-    let hidden = p.file_name().and_then(|n| n.to_str()).is_none_or(|n| n.starts_with('.'));
-    !hidden && p.extension().is_some_and(|e| e == "json" || e == "yaml" || e == "yml")
+    let hidden = p
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_none_or(|n| n.starts_with('.'));
+    !hidden
+        && p.extension()
+            .is_some_and(|e| e == "json" || e == "yaml" || e == "yml")
 }
 
 struct WatchState {
@@ -89,7 +96,12 @@ struct WatchState {
 impl WatchState {
     fn saved_copy(&self, version: &str, file: &Path) -> PathBuf {
         let name = file.file_name().map(PathBuf::from).unwrap_or_default();
-        self.guard.store.dir().join("last-valid").join(version).join(name)
+        self.guard
+            .store
+            .dir()
+            .join("last-valid")
+            .join(version)
+            .join(name)
     }
 
     /// Check one file; save it when valid, restore the saved copy when not.
@@ -120,21 +132,21 @@ impl WatchState {
                 }
             }
             Err(problem) => match std::fs::read(&copy) {
-                Ok(good) => {
-                    match write_atomic(file, &good) {
-                        Ok(()) => {
-                            tracing::warn!(file = %file.display(), %problem, "config invalid; restored the last valid copy");
-                            self.guard.store.audit_event(
-                                "config-restored",
-                                None,
-                                Some(version),
-                                &format!("{}: {problem}", file.display()),
-                                None,
-                            );
-                        }
-                        Err(e) => tracing::error!(file = %file.display(), error = %e, "cannot restore config"),
+                Ok(good) => match write_atomic(file, &good) {
+                    Ok(()) => {
+                        tracing::warn!(file = %file.display(), %problem, "config invalid; restored the last valid copy");
+                        self.guard.store.audit_event(
+                            "config-restored",
+                            None,
+                            Some(version),
+                            &format!("{}: {problem}", file.display()),
+                            None,
+                        );
                     }
-                }
+                    Err(e) => {
+                        tracing::error!(file = %file.display(), error = %e, "cannot restore config")
+                    }
+                },
                 Err(_) => {
                     tracing::warn!(file = %file.display(), %problem, "config invalid and no valid copy is known");
                 }
@@ -143,7 +155,9 @@ impl WatchState {
     }
 
     fn check_dir(&self, version: &str, dir: &Path) {
-        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
         for e in entries.flatten() {
             let p = e.path();
             if is_config_file(&p) {
@@ -169,7 +183,11 @@ pub fn spawn(guard: Guard, cfg: WatchConfig) {
 }
 
 fn watch_loop(ws: &WatchState) {
-    let mut watching: Option<(String, notify::RecommendedWatcher, mpsc::Receiver<notify::Result<notify::Event>>)> = None;
+    let mut watching: Option<(
+        String,
+        notify::RecommendedWatcher,
+        mpsc::Receiver<notify::Result<notify::Event>>,
+    )> = None;
     let mut known: BTreeMap<PathBuf, ()> = BTreeMap::new();
     loop {
         let active = ws.guard.layout.current().ok().flatten();
@@ -186,7 +204,9 @@ fn watch_loop(ws: &WatchState) {
                             tracing::info!(dir = %dir.display(), "watching config");
                             watching = Some((v, w, rx));
                         }
-                        Err(e) => tracing::warn!(dir = %dir.display(), error = %e, "cannot watch config dir"),
+                        Err(e) => {
+                            tracing::warn!(dir = %dir.display(), error = %e, "cannot watch config dir")
+                        }
                     },
                     Err(e) => tracing::warn!(error = %e, "cannot start the file watcher"),
                 }
@@ -228,13 +248,23 @@ mod tests {
 
     #[test]
     fn schema_checks_required_and_types() {
-        let s: Schema = serde_json::from_str(r#"{"required":["version","port"],"properties":{"port":{"type":"integer"}}}"#).unwrap();
+        let s: Schema = serde_json::from_str(
+            r#"{"required":["version","port"],"properties":{"port":{"type":"integer"}}}"#,
+        )
+        .unwrap();
         let f = Path::new("app.json");
         assert!(s.check(f, r#"{"version":"v1","port":8080}"#).is_ok());
-        assert!(s.check(f, r#"{"version":"v1"}"#).unwrap_err().contains("port"));
+        assert!(
+            s.check(f, r#"{"version":"v1"}"#)
+                .unwrap_err()
+                .contains("port")
+        );
         assert!(s.check(f, r#"{"version":"v1","port":"x"}"#).is_err());
         assert!(s.check(f, r#"{"version": "#).is_err());
-        assert!(s.check(Path::new("a.yaml"), "version: v1\nport: 1\n").is_ok());
+        assert!(
+            s.check(Path::new("a.yaml"), "version: v1\nport: 1\n")
+                .is_ok()
+        );
         assert!(s.check(Path::new("a.yaml"), "- 1\n").is_err());
     }
 }

@@ -27,10 +27,16 @@ impl Env {
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_nanos();
-        let dir = std::env::temp_dir().join(format!("cj-guard-{name}-{}-{nanos}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("cj-guard-{name}-{}-{nanos}", std::process::id()));
         let root = dir.join("root");
         std::fs::create_dir_all(root.join("releases")).unwrap();
-        Env { dir, root, children: Vec::new(), is_guard: Vec::new() }
+        Env {
+            dir,
+            root,
+            children: Vec::new(),
+            is_guard: Vec::new(),
+        }
     }
 
     pub fn state_dir(&self) -> PathBuf {
@@ -47,7 +53,8 @@ impl Env {
     }
 
     pub fn point_current(&self, version: &str) {
-        std::os::unix::fs::symlink(format!("releases/{version}"), self.root.join("current")).unwrap();
+        std::os::unix::fs::symlink(format!("releases/{version}"), self.root.join("current"))
+            .unwrap();
     }
 
     pub fn current(&self) -> Option<String> {
@@ -74,7 +81,9 @@ impl Env {
         self.children.push(child);
         self.is_guard.push(false);
         let port = wait_for(Duration::from_secs(20), || {
-            std::fs::read_to_string(&port_file).ok().and_then(|p| p.trim().parse::<u16>().ok())
+            std::fs::read_to_string(&port_file)
+                .ok()
+                .and_then(|p| p.trim().parse::<u16>().ok())
         });
         port.expect("test app did not start")
     }
@@ -93,7 +102,11 @@ reload:\n  pid_file: app.pid\n  signal: HUP\njudge:\n  analysis: analysis.yaml\n
     }
 
     pub fn start_guard(&mut self, config: &Path) {
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.dir.join("guard.log")).unwrap();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("guard.log"))
+            .unwrap();
         let child = Command::new(BIN)
             .args(["guard", "--config"])
             .arg(config)
@@ -123,7 +136,12 @@ reload:\n  pid_file: app.pid\n  signal: HUP\njudge:\n  analysis: analysis.yaml\n
     }
 
     pub fn guard_cmd(&self, config: &Path, args: &[&str]) -> Output {
-        Command::new(BIN).args(["guard", "--config"]).arg(config).args(args).output().unwrap()
+        Command::new(BIN)
+            .args(["guard", "--config"])
+            .arg(config)
+            .args(args)
+            .output()
+            .unwrap()
     }
 
     pub fn state(&self) -> Value {
@@ -209,7 +227,12 @@ impl LinkReader {
                 }
             }
         });
-        LinkReader { stop, reads, failures, handle: Some(handle) }
+        LinkReader {
+            stop,
+            reads,
+            failures,
+            handle: Some(handle),
+        }
     }
 
     /// Stop and return (reads, failures).
@@ -218,7 +241,10 @@ impl LinkReader {
         if let Some(h) = self.handle.take() {
             h.join().unwrap();
         }
-        (self.reads.load(Ordering::Relaxed), self.failures.load(Ordering::Relaxed))
+        (
+            self.reads.load(Ordering::Relaxed),
+            self.failures.load(Ordering::Relaxed),
+        )
     }
 }
 
@@ -226,11 +252,17 @@ impl LinkReader {
 pub fn http(port: u16, method: &str, path: &str, token: Option<&str>) -> (u16, String) {
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
     write!(s, "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Content-Length: 0\r\nConnection: close\r\n\r\n").unwrap();
     let mut out = String::new();
     s.read_to_string(&mut out).unwrap();
-    let status = out.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let status = out
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
     (status, out)
 }
 
@@ -239,7 +271,11 @@ pub fn body(resp: &str) -> &str {
 }
 
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// The analysis template of the tests (scrape mode): a fixed error-ratio bound (critical), a
