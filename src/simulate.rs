@@ -769,6 +769,7 @@ fn family_label(family: Family, m: SimMethod, cfg: &SimulationConfig) -> String 
         (Family::Errors, SimMethod::CountVarying) => {
             format!("errors {}%, share 5/20/50%", cfg.base_error_rate * 100.0)
         }
+        (Family::Errors, SimMethod::NaiveZ) => "cumulative errors, 5/20/50%".into(),
         (Family::Errors, _) => "per-interval error ratio, 5/20/50%".into(),
         (Family::Latency, SimMethod::QuantileHistogram) => "latency histogram, 5/20/50%".into(),
         (Family::Latency, SimMethod::QuantileSamples) => {
