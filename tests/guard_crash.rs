@@ -165,3 +165,56 @@ fn kill_between_temp_link_and_rename_finishes_the_switch() {
     assert_eq!(last["from"], "a");
     assert_eq!(last["to"], "b");
 }
+
+#[test]
+fn guard_run_killed_during_its_own_rollback_finishes_it_on_restart() {
+    let mut env = Env::new("crash-run");
+    env.release("v1", json!({"error_rate": 0.01}));
+    env.release("v2", json!({"error_rate": 0.5}));
+    env.point_current("v1");
+    let port = env.start_app();
+    let cfg = env.guard_config(port, "1s", "");
+    let reader = LinkReader::start(&env.root);
+    // Each step of the guard's switches takes 1 s, so the kill lands inside the rollback.
+    env.start_guard_with(&cfg, &[("CANARY_JUDGE_GUARD_STEP_PAUSE_MS", "1000")]);
+    env.wait_state("v1 judged good", 30, |s| s["last_good"] == "v1");
+    let out = env.guard_cmd(&cfg, &["activate", "v2"]);
+    assert!(out.status.success());
+    env.wait_state("rollback begun", 30, |s| s["pending"]["to"] == "v1");
+    let offset = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos()
+        % 3000) as u64;
+    println!("killing the guard {offset} ms into its rollback");
+    std::thread::sleep(Duration::from_millis(offset));
+    env.stop_guards(); // SIGKILL
+    assert!(!env.state()["pending"].is_null() || env.current().as_deref() == Some("v1"));
+    env.start_guard(&cfg);
+    let s = env.wait_state("rollback finished after restart", 30, |s| {
+        s["active"] == "v1" && s["pending"].is_null() && s["needs_judgement"] == false
+    });
+    assert_eq!(s["last_good"], "v1");
+    assert_eq!(s["verdicts"]["v2"]["verdict"], "fail");
+    assert_eq!(env.current().as_deref(), Some("v1"));
+    let reloaded = wait_for(Duration::from_secs(5), || {
+        let (code, r) = http(port, "GET", "/version", None);
+        (code == 200 && body(&r).trim() == "v1").then_some(())
+    });
+    assert!(
+        reloaded.is_some(),
+        "app not told to reload v1 after recovery"
+    );
+    let (reads, failures) = reader.finish();
+    assert_eq!(
+        failures, 0,
+        "current missing or dangling {failures} times in {reads} reads"
+    );
+    let audit = env.audit();
+    assert!(
+        audit.iter().any(|r| r["to"] == "v1"
+            && (r["event"] == "recovered-switch" || r["event"] == "switch")
+            && r["reason"] == "verdict fail"),
+        "{audit:#?}"
+    );
+}

@@ -32,18 +32,41 @@ fn bad_guard_configs_are_refused_with_a_reason() {
     std::fs::create_dir_all(&dir).unwrap();
     let base = "root: r\napp: {url: 'http://127.0.0.1:1'}\n";
     let cases = [
-        ("judge: {analysis: a.yaml, duration: 1s, interval: 2s}\n", "at least judge.interval"),
-        ("judge: {analysis: a.yaml, duration: 1x}\n", "invalid duration"),
-        ("judge: {analysis: a.yaml, duration: 1s, source: prometheus}\n", "prometheus"),
-        ("judge: {analysis: a.yaml, duration: 1s}\nreload: {signal: KILL}\n", "reload.signal"),
-        ("judge: {analysis: a.yaml, duration: 1s}\nreload: {command: []}\n", "empty"),
-        ("judge: {analysis: a.yaml, duration: 1s}\nconfig_watch: {dir: ../x, schema: s}\n", "inside the release"),
-        ("judge: {analysis: a.yaml, duration: 1s}\nsurprise: 1\n", "unknown field"),
+        (
+            "judge: {analysis: a.yaml, duration: 1s, interval: 2s}\n",
+            "at least judge.interval",
+        ),
+        (
+            "judge: {analysis: a.yaml, duration: 1x}\n",
+            "invalid duration",
+        ),
+        (
+            "judge: {analysis: a.yaml, duration: 1s, source: prometheus}\n",
+            "prometheus",
+        ),
+        (
+            "judge: {analysis: a.yaml, duration: 1s}\nreload: {signal: KILL}\n",
+            "reload.signal",
+        ),
+        (
+            "judge: {analysis: a.yaml, duration: 1s}\nreload: {command: []}\n",
+            "empty",
+        ),
+        (
+            "judge: {analysis: a.yaml, duration: 1s}\nconfig_watch: {dir: ../x, schema: s}\n",
+            "inside the release",
+        ),
+        (
+            "judge: {analysis: a.yaml, duration: 1s}\nsurprise: 1\n",
+            "unknown field",
+        ),
     ];
     for (extra, expect) in cases {
         let p = dir.join("g.yaml");
         std::fs::write(&p, format!("{base}{extra}")).unwrap();
-        let e = GuardConfig::load(&p).err().unwrap_or_else(|| panic!("accepted: {extra}"));
+        let e = GuardConfig::load(&p)
+            .err()
+            .unwrap_or_else(|| panic!("accepted: {extra}"));
         assert!(e.to_string().contains(expect), "{extra} -> {e}");
     }
     let _ = std::fs::remove_dir_all(&dir);

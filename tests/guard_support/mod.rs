@@ -102,6 +102,10 @@ reload:\n  pid_file: app.pid\n  signal: HUP\njudge:\n  analysis: analysis.yaml\n
     }
 
     pub fn start_guard(&mut self, config: &Path) {
+        self.start_guard_with(config, &[]);
+    }
+
+    pub fn start_guard_with(&mut self, config: &Path, envs: &[(&str, &str)]) {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -113,6 +117,7 @@ reload:\n  pid_file: app.pid\n  signal: HUP\njudge:\n  analysis: analysis.yaml\n
             .arg("run")
             .env("CANARY_JUDGE_LOG", "info")
             .env("GUARD_TEST_TOKEN", "s3cret-token")
+            .envs(envs.iter().copied())
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
