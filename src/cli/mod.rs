@@ -130,6 +130,7 @@ pub fn main() -> ExitCode {
                  \x20 canary-judge analyze CONFIG [--json]\n\
                  \x20 canary-judge compare --method METHOD --canary FILE --baseline FILE\n\
                  \x20 canary-judge simulate [--rollouts N] [--looks L] [--seed S]\n\
+                 \x20 canary-judge guard --config GUARD.yaml run|activate VERSION|rollback|recover|status\n\
                  Run `canary-judge --help` for more.\n"
             ));
             return Exit::Usage.into();
