@@ -5,6 +5,7 @@
 
 mod analyze;
 mod compare;
+mod guard;
 mod simulate;
 mod table;
 
@@ -100,6 +101,8 @@ enum Command {
     Compare(Box<compare::CompareArgs>),
     /// Measure false-fail and detection rates of every method by simulation.
     Simulate(simulate::SimulateArgs),
+    /// Guard a single machine: judge each new release, roll back on fail.
+    Guard(guard::GuardArgs),
     /// Run as an Argo Rollouts metric-provider plugin (what Argo starts).
     Plugin,
 }
@@ -130,6 +133,7 @@ pub fn main() -> ExitCode {
                  \x20 canary-judge analyze CONFIG [--json]\n\
                  \x20 canary-judge compare --method METHOD --canary FILE --baseline FILE\n\
                  \x20 canary-judge simulate [--rollouts N] [--looks L] [--seed S]\n\
+                 \x20 canary-judge guard --config GUARD.yaml run|activate VERSION|rollback|recover|status\n\
                  Run `canary-judge --help` for more.\n"
             ));
             return Exit::Usage.into();
@@ -137,6 +141,7 @@ pub fn main() -> ExitCode {
         Some(Command::Analyze(args)) => analyze::run(&args),
         Some(Command::Compare(args)) => compare::run(&args),
         Some(Command::Simulate(args)) => simulate::run(&args),
+        Some(Command::Guard(args)) => guard::run(&args),
         Some(Command::Plugin) => return run_plugin_mode(),
     };
     match result {
