@@ -598,10 +598,8 @@ impl AnalysisConfig {
                 "group weights must add up to at most 100",
             ));
         }
-        for field in [&raw.window.since, &raw.window.until] {
-            if let Some(t) = field {
-                super::fetch::parse_time(t, 0).map_err(|why| invalid("window", why))?;
-            }
+        for t in [&raw.window.since, &raw.window.until].into_iter().flatten() {
+            super::fetch::parse_time(t, 0).map_err(|why| invalid("window", why))?;
         }
         if let Some(w) = &raw.window.window
             && crate::source::prometheus::duration::parse_duration(w).is_none()

@@ -33,8 +33,8 @@ pub enum FetchError {
         metric: String,
         /// `canary`, `baseline`, or `canary.traffic` etc.
         arm: String,
-        /// The source's error (names the address and the cause).
-        source: SourceError,
+        /// The source's error (names the address and the cause); boxed, it is large.
+        source: Box<SourceError>,
     },
     /// The config cannot be fetched as written (e.g. a `file` arm next to a `query` arm).
     #[error("metric `{metric}`: {why}")]
@@ -177,7 +177,7 @@ fn plan_arm(
                         } else {
                             format!("{arm}.{which}")
                         },
-                        source: SourceError::from(e),
+                        source: Box::new(SourceError::from(e)),
                     })
             }
             SeriesSource::Values(_) => Ok(None),
@@ -248,7 +248,7 @@ async fn fetch_metric(
         .map_err(|source| FetchError::Query {
             metric: metric.name.clone(),
             arm: "window".to_string(),
-            source,
+            source: Box::new(source),
         })?;
     let c = fetch_arm(metric, "canary", &canary, source, start, end, w.step);
     let b = async {
@@ -293,7 +293,7 @@ async fn fetch_arm(
         } else {
             format!("{arm}.{which}")
         },
-        source,
+        source: Box::new(source),
     };
     // "No data" is the metric's policy, not an error.
     let no_data = |info: &mut ArmFetch, e: SourceError, which: &str| match e {
@@ -438,6 +438,29 @@ mod tests {
         assert_eq!(parse_time("1970-01-01T00:01:40Z", 0), Ok(100));
         assert!(parse_time("yesterday", 0).is_err());
         assert!(parse_time("now-5x", 0).is_err());
+    }
+
+    #[test]
+    fn config_blocks_parse_and_reject_typos() {
+        let text = "prometheus: {address: 'http://p:9090', timeout: 3s}\nwindow: {window: 30m, until: '1000000'}\nmetrics:\n  - name: e\n    method: count-sequential\n    canary: {events: {query: 'sum(a)'}, traffic: {query: 'sum(b)'}}\n    baseline: {events: {values: [1]}, traffic: {values: [2]}}\n  - name: t\n    method: threshold\n    params: {max: 1}\n    canary: {values: [0.5]}\n";
+        let c = AnalysisConfig::from_yaml_str(text).unwrap();
+        assert!(c.has_queries());
+        assert!(c.metrics[0].has_queries() && !c.metrics[1].has_queries());
+        assert_eq!(c.prometheus.as_ref().map(|p| p.timeout.as_secs()), Some(3));
+        assert_eq!(
+            resolve_window(&c.window, None, None, None, 0).unwrap(),
+            (998_200, 1_000_000)
+        );
+        assert_eq!(without_query_metrics(&c).metrics.len(), 1);
+        for bad in [
+            text.replace("timeout: 3s", "timout: 3s"),
+            text.replace("window: 30m,", "windw: 30m,"),
+            text.replace("window: 30m,", "window: 30x,"),
+            text.replace("until: '1000000'", "until: 'soon'"),
+            text.replace("window: 30m,", "window: 30m, since: now,"),
+        ] {
+            assert!(AnalysisConfig::from_yaml_str(&bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
