@@ -12,6 +12,13 @@
 //! optional `hold: {max_duration, resume_every}` (Go duration strings) that keeps an
 //! inconclusive measurement `Running` and re-judges it on `Resume` until it is decided or the
 //! deadline passes.
+//!
+//! Prometheus: arms written as `query` are fetched at every `Run`/`Resume` (asynchronously,
+//! on their own task) over the window from `window.since`/`window.window`, else the
+//! AnalysisRun's `status.startedAt`, to now; `vars` fills `{{name}}` placeholders. A fault is
+//! an `Error` measurement naming the address and the cause; the resolved queries and point
+//! and event counts go into `Measurement.Metadata` ([`fetch_metadata`]). See
+//! docs/prometheus.md.
 
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
