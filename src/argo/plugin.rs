@@ -1073,6 +1073,32 @@ mod tests {
     }
 
     #[test]
+    fn vars_and_query_configs() {
+        let cfg = |text: &str| Metric {
+            name: "x".into(),
+            plugin: vec![("a/b".into(), text.as_bytes().to_vec())],
+            ..Default::default()
+        };
+        let q = r#""prometheus":{"address":"http://127.0.0.1:1","timeout":"1s"},"metrics":[{"name":"m","method":"threshold","params":{"max":1},"canary":{"query":"sum(x{a='{{v}}'})"}}]"#;
+        let c = resolve_config(&cfg(&format!(r#"{{"vars":{{"v":"1"}},{q}}}"#))).unwrap();
+        assert_eq!(c.vars.get("v").map(String::as_str), Some("1"));
+        assert!(c.analysis.has_queries());
+        let e = resolve_config(&cfg(&format!(r#"{{"vars":{{"v":1}},{q}}}"#)))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`vars` must map names to strings"), "{e}");
+        // A query arm against a closed port: an Error measurement naming it, not a hang.
+        let p = JudgePlugin::new();
+        let m = p.run(&run_args(&format!("{{{q}}}").replace("{{v}}", "1"), "", ""));
+        assert_eq!(m.phase, "Error", "{m:?}");
+        assert!(
+            m.message.contains("http://127.0.0.1:1 unreachable"),
+            "{}",
+            m.message
+        );
+    }
+
+    #[test]
     fn config_entry_errors_name_the_problem() {
         let mut m = Metric {
             name: "x".into(),
