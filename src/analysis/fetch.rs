@@ -9,6 +9,7 @@
 //! Nothing here keeps state: each call recomputes from the whole window.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -28,7 +29,7 @@ use crate::stats::quantile::HistogramSeries;
 pub enum FetchError {
     /// A query of one arm failed (anything but "no data").
     #[error("metric `{metric}` {arm}: {source}")]
-    Query {
+    Prometheus {
         /// Metric name.
         metric: String,
         /// `canary`, `baseline`, or `canary.traffic` etc.
@@ -36,6 +37,19 @@ pub enum FetchError {
         /// The source's error (names the address and the cause); boxed, it is large.
         source: Box<SourceError>,
     },
+    /// An inline or file source of a metric without queries failed (as `load_series`).
+    #[error("metric `{metric}` {arm}: {source}")]
+    Local {
+        /// Metric name.
+        metric: String,
+        /// Arm.
+        arm: String,
+        /// The file/values error.
+        source: crate::source::SourceError,
+    },
+    /// Loaded data is inconsistent (e.g. events and traffic of different lengths).
+    #[error("{0}")]
+    Data(String),
     /// The config cannot be fetched as written (e.g. a `file` arm next to a `query` arm).
     #[error("metric `{metric}`: {why}")]
     Unsupported {
@@ -47,6 +61,43 @@ pub enum FetchError {
     /// The analysis window cannot be resolved.
     #[error("analysis window: {0}")]
     Window(String),
+}
+
+impl FetchError {
+    fn prometheus(&self) -> Option<&SourceError> {
+        match self {
+            FetchError::Prometheus { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+
+    /// True when Prometheus is unreachable or too slow (a front door's "unavailable").
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self.prometheus(),
+            Some(SourceError::Unreachable { .. } | SourceError::Timeout { .. })
+        )
+    }
+
+    /// True when a Prometheus query timed out.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self.prometheus(), Some(SourceError::Timeout { .. }))
+    }
+
+    /// True when the cause is in the request or config (template, window, shape, too many
+    /// points), not in the server's health.
+    pub fn is_config(&self) -> bool {
+        matches!(self, FetchError::Unsupported { .. } | FetchError::Window(_))
+            || matches!(
+                self.prometheus(),
+                Some(
+                    SourceError::Config { .. }
+                        | SourceError::Template(_)
+                        | SourceError::InvalidWindow { .. }
+                        | SourceError::TooManyPoints { .. }
+                )
+            )
+    }
 }
 
 /// What was fetched for one arm, for reports and `Measurement.Metadata`.
@@ -81,12 +132,12 @@ pub struct MetricFetch {
     pub baseline: Option<ArmFetch>,
 }
 
-/// A fetch's data plus what was asked and seen, keyed by metric name (query metrics only).
+/// A fetch's data (every metric) plus what was asked and seen per query metric.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Fetched {
     /// Data for the engine.
     pub series: SeriesSet,
-    /// Per-metric description of the fetch.
+    /// Per-metric description of the fetch (metrics with `query` arms).
     pub metrics: BTreeMap<String, MetricFetch>,
     /// The window used, Unix seconds.
     pub start: i64,
@@ -94,9 +145,10 @@ pub struct Fetched {
     pub end: i64,
 }
 
-/// Fetches every metric that has a `query` arm over `[start, end]` (Unix seconds) and returns
-/// the engine's [`SeriesSet`]. Metrics without queries are left out (load them with
-/// [`super::load_series`]). `vars` fill `{{name}}` placeholders in the queries.
+/// Fetches every metric over `[start, end]` (Unix seconds) into the engine's [`SeriesSet`]:
+/// `query` arms from `source` (`vars` fill `{{name}}` placeholders), metrics without
+/// queries from inline values and files relative to the working directory. A query that
+/// returns nothing leaves its arm empty: no data, judged by the metric's policy.
 pub async fn fetch_series(
     config: &AnalysisConfig,
     source: &PrometheusSource,
@@ -104,25 +156,42 @@ pub async fn fetch_series(
     end: i64,
     vars: &BTreeMap<String, String>,
 ) -> Result<SeriesSet, FetchError> {
-    Ok(fetch_detailed(config, source, start, end, vars)
-        .await?
-        .series)
+    Ok(
+        fetch_detailed(config, source, start, end, vars, Path::new("."))
+            .await?
+            .series,
+    )
 }
 
 /// As [`fetch_series`], also describing the queries, point and event counts per arm (for
 /// the CLI's JSON report and the Argo plugin's measurement metadata).
+/// Files of metrics without queries are read relative to `base_dir`.
 pub async fn fetch_detailed(
     config: &AnalysisConfig,
     source: &PrometheusSource,
     start: i64,
     end: i64,
     vars: &BTreeMap<String, String>,
+    base_dir: &Path,
 ) -> Result<Fetched, FetchError> {
     let mut out = Fetched {
         start,
         end,
         ..Fetched::default()
     };
+    let local = without_query_metrics(config);
+    out.series = super::load_series(&local, base_dir).map_err(|e| match e {
+        super::AnalysisError::Source {
+            metric,
+            arm,
+            source,
+        } => FetchError::Local {
+            metric,
+            arm,
+            source,
+        },
+        other => FetchError::Data(other.to_string()),
+    })?;
     for metric in config.metrics.iter().filter(|m| m.has_queries()) {
         let (data, info) = fetch_metric(metric, source, start, end, vars).await?;
         out.series.metrics.insert(metric.name.clone(), data);
@@ -170,7 +239,7 @@ fn plan_arm(
             SeriesSource::Query(q) => {
                 template::render(q, vars)
                     .map(Some)
-                    .map_err(|e| FetchError::Query {
+                    .map_err(|e| FetchError::Prometheus {
                         metric: metric.name.clone(),
                         arm: if which.is_empty() {
                             arm.to_string()
@@ -245,7 +314,7 @@ async fn fetch_metric(
     // One grid for both arms; refuses too many points before anything is sent.
     let w = source
         .window(&refs, start, end, None)
-        .map_err(|source| FetchError::Query {
+        .map_err(|source| FetchError::Prometheus {
             metric: metric.name.clone(),
             arm: "window".to_string(),
             source: Box::new(source),
@@ -286,7 +355,7 @@ async fn fetch_arm(
         queries: plan.queries(),
         ..ArmFetch::default()
     };
-    let fail = |which: &str, source: SourceError| FetchError::Query {
+    let fail = |which: &str, source: SourceError| FetchError::Prometheus {
         metric: metric.name.clone(),
         arm: if which.is_empty() {
             arm.to_string()

@@ -504,19 +504,10 @@ impl JudgePlugin {
     ) -> Result<(PluginConfig, AnalysisReport), PluginError> {
         let dir = self.data_dir()?;
         let config = resolve_config(metric)?;
-        let outcome = catch_unwind(AssertUnwindSafe(|| {
-            let local = match fetched {
-                Some(_) => fetch::without_query_metrics(&config.analysis),
-                None => config.analysis.clone(),
-            };
-            analysis::load_series(&local, &dir).map(|mut series| {
-                if let Some(f) = fetched {
-                    series
-                        .metrics
-                        .extend(f.series.metrics.iter().map(|(k, v)| (k.clone(), v.clone())));
-                }
-                analysis::evaluate(&config.analysis, &series)
-            })
+        let outcome = catch_unwind(AssertUnwindSafe(|| match fetched {
+            Some(f) => Ok(analysis::evaluate(&config.analysis, &f.series)),
+            None => analysis::load_series(&config.analysis, &dir)
+                .map(|series| analysis::evaluate(&config.analysis, &series)),
         }));
         match outcome {
             Ok(Ok(report)) => Ok((config, report)),
@@ -629,8 +620,9 @@ impl JudgePlugin {
         .map_err(|e| cfg_err(e.to_string()))?;
         let analysis = config.analysis.clone();
         let vars = config.vars.clone();
+        let dir = self.data_dir()?;
         let task = tokio::spawn(async move {
-            fetch::fetch_detailed(&analysis, &source, start, end, &vars).await
+            fetch::fetch_detailed(&analysis, &source, start, end, &vars, &dir).await
         });
         match task.await {
             Ok(Ok(f)) => Ok(Some(f)),

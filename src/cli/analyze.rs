@@ -66,6 +66,7 @@ fn unix_now() -> i64 {
 fn fetch_queries(
     args: &AnalyzeArgs,
     config: &analysis::AnalysisConfig,
+    base: &std::path::Path,
 ) -> Result<Option<(fetch::Fetched, String)>, CliError> {
     if !config.has_queries() {
         return Ok(None);
@@ -101,9 +102,13 @@ fn fetch_queries(
         .map_err(|e| CliError::Usage(format!("cannot start the async runtime: {e}")))?;
     tracing::info!(address = %source.address(), start, end, "fetching from Prometheus");
     let fetched = runtime
-        .block_on(fetch::fetch_detailed(config, &source, start, end, &vars))
+        .block_on(fetch::fetch_detailed(
+            config, &source, start, end, &vars, base,
+        ))
         .map_err(|e| match e {
-            FetchError::Query { .. } => CliError::DataSource(e.to_string()),
+            FetchError::Prometheus { .. } | FetchError::Local { .. } | FetchError::Data(_) => {
+                CliError::DataSource(e.to_string())
+            }
             other => CliError::Usage(other.to_string()),
         })?;
     Ok(Some((fetched, source.address().to_string())))
@@ -113,13 +118,11 @@ fn fetch_queries(
 pub fn run(args: &AnalyzeArgs) -> Result<Exit, CliError> {
     let (config, base) = analysis::load_config_file(&args.config).map_err(to_cli)?;
     tracing::info!(config = %args.config.display(), metrics = config.metrics.len(), "loaded config");
-    let fetched = fetch_queries(args, &config)?;
-    let local = fetch::without_query_metrics(&config);
-    let mut data: SeriesSet = analysis::load_series(&local, &base).map_err(to_cli)?;
-    if let Some((f, _)) = &fetched {
-        data.metrics
-            .extend(f.series.metrics.iter().map(|(k, v)| (k.clone(), v.clone())));
-    }
+    let fetched = fetch_queries(args, &config, &base)?;
+    let data: SeriesSet = match &fetched {
+        Some((f, _)) => f.series.clone(),
+        None => analysis::load_series(&config, &base).map_err(to_cli)?,
+    };
     let report = analysis::evaluate(&config, &data);
     tracing::info!(verdict = %report.verdict, score = ?report.score, "analysis done");
     if args.json {
