@@ -189,8 +189,11 @@ fn analyze_data_source_errors_exit_4() {
         ),
         (
             "query.yaml",
-            "metrics:\n  - name: cpu\n    method: welch\n    canary: {query: 'avg(rate(cpu[1m]))'}\n    baseline: {values: [1, 2]}\n",
-            vec!["Prometheus source not available in this build yet"],
+            "prometheus: {address: 'http://127.0.0.1:1', timeout: 2s}\nwindow: {window: 10m}\nmetrics:\n  - name: cpu\n    method: welch\n    canary: {query: 'avg(rate(cpu[1m]))'}\n    baseline: {values: [1, 2]}\n",
+            vec![
+                "metric `cpu` canary",
+                "prometheus http://127.0.0.1:1 unreachable",
+            ],
         ),
     ];
     for (name, text, wants) in cases {

@@ -4,6 +4,7 @@
 //! fields are errors), then [`AnalysisConfig::validate`] checks the method-specific parts.
 
 use crate::source::SeriesSource;
+use crate::source::prometheus::PrometheusConfig;
 use crate::stats::Harm;
 use crate::stats::counts::CountParams;
 use crate::stats::mann_whitney::MannWhitneyParams;
@@ -314,7 +315,7 @@ pub struct ArmConfig {
     /// Recorded series file (relative to the config file).
     #[serde(default)]
     pub file: Option<std::path::PathBuf>,
-    /// Prometheus query (not available in this build yet).
+    /// Prometheus query (PromQL, `{{var}}` placeholders), fetched over the analysis window.
     #[serde(default)]
     pub query: Option<String>,
     /// Event counts per interval (count-sequential).
@@ -394,6 +395,29 @@ pub struct RawAnalysisConfig {
     pub defaults: MetricDefaults,
     /// The metrics to judge.
     pub metrics: Vec<MetricConfig>,
+    /// Where `query` sources are evaluated (needed when any arm has a `query`).
+    #[serde(default, skip_serializing)]
+    pub prometheus: Option<PrometheusConfig>,
+    /// The analysis window for `query` sources (CLI flags and Argo's start override it).
+    #[serde(default)]
+    pub window: WindowConfig,
+}
+
+/// The `window:` block: which period `query` sources cover. `since`/`until` are times
+/// (Unix seconds, RFC 3339, `now` or `now-30m`); `window` is a duration counted back from
+/// `until` when `since` is absent. Kept as text so "now" is resolved at evaluation time.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct WindowConfig {
+    /// Start of the analysis window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<String>,
+    /// End of the analysis window (default: now). Pin it for reproducible results.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
+    /// Length of the window when `since` is not given (e.g. `30m`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<String>,
 }
 
 /// Where one arm's data comes from, resolved for its method.
@@ -454,6 +478,38 @@ pub struct AnalysisConfig {
     pub scoring: ScoringConfig,
     /// Metrics in config order.
     pub metrics: Vec<Metric>,
+    /// Prometheus connection for `query` sources, if configured.
+    pub prometheus: Option<PrometheusConfig>,
+    /// Analysis window for `query` sources.
+    pub window: WindowConfig,
+}
+
+impl AnalysisConfig {
+    /// True when any arm of any metric reads a Prometheus `query` (so a fetch is needed).
+    pub fn has_queries(&self) -> bool {
+        self.metrics.iter().any(Metric::has_queries)
+    }
+}
+
+impl Metric {
+    /// True when any of this metric's arms reads a Prometheus `query`.
+    pub fn has_queries(&self) -> bool {
+        std::iter::once(&self.canary)
+            .chain(self.baseline.as_ref())
+            .any(ArmSpec::has_queries)
+    }
+}
+
+impl ArmSpec {
+    /// True when any series of this arm is a Prometheus `query`.
+    pub fn has_queries(&self) -> bool {
+        let q = |s: &SeriesSource| matches!(s, SeriesSource::Query(_));
+        match self {
+            ArmSpec::Values { series, traffic } => q(series) || traffic.as_ref().is_some_and(q),
+            ArmSpec::Counts { events, traffic } => q(events) || q(traffic),
+            ArmSpec::Histogram(h) => q(h),
+        }
+    }
 }
 
 impl TryFrom<RawAnalysisConfig> for AnalysisConfig {
@@ -542,7 +598,26 @@ impl AnalysisConfig {
                 "group weights must add up to at most 100",
             ));
         }
-        Ok(AnalysisConfig { scoring, metrics })
+        for t in [&raw.window.since, &raw.window.until].into_iter().flatten() {
+            super::fetch::parse_time(t, 0).map_err(|why| invalid("window", why))?;
+        }
+        if let Some(w) = &raw.window.window
+            && crate::source::prometheus::duration::parse_duration(w).is_none()
+        {
+            return Err(invalid(
+                "window.window",
+                format!("{w:?} is not a duration like 30m or 1h30m"),
+            ));
+        }
+        if raw.window.since.is_some() && raw.window.window.is_some() {
+            return Err(invalid("window", "give `since` or `window`, not both"));
+        }
+        Ok(AnalysisConfig {
+            scoring,
+            metrics,
+            prometheus: raw.prometheus,
+            window: raw.window,
+        })
     }
 }
 

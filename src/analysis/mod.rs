@@ -5,9 +5,11 @@
 
 pub mod config;
 pub mod engine;
+pub mod fetch;
 pub mod scoring;
 pub mod series;
 
 pub use config::{AnalysisConfig, ConfigError, MethodName, MethodParams, ScoringMode};
 pub use engine::{AnalysisReport, MetricOutcome, MetricReport, evaluate};
+pub use fetch::{FetchError, Fetched, fetch_detailed, fetch_series};
 pub use series::{AnalysisError, ArmData, MetricData, SeriesSet, load_config_file, load_series};

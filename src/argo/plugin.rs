@@ -12,6 +12,13 @@
 //! optional `hold: {max_duration, resume_every}` (Go duration strings) that keeps an
 //! inconclusive measurement `Running` and re-judges it on `Resume` until it is decided or the
 //! deadline passes.
+//!
+//! Prometheus: arms written as `query` are fetched at every `Run`/`Resume` (asynchronously,
+//! on their own task) over the window from `window.since`/`window.window`, else the
+//! AnalysisRun's `status.startedAt`, to now; `vars` fills `{{name}}` placeholders. A fault is
+//! an `Error` measurement naming the address and the cause; the resolved queries and point
+//! and event counts go into `Measurement.Metadata` ([`fetch_metadata`]). See
+//! docs/prometheus.md.
 
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -21,9 +28,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
 
+use crate::analysis::fetch::{self, Fetched};
 use crate::analysis::{self, AnalysisConfig, AnalysisReport};
 use crate::gob::{GoTime, Schema, Value};
 use crate::goplugin::{BoxFuture, Reply, RpcService};
+use crate::source::prometheus::PrometheusSource;
 use crate::stats::Verdict;
 
 use super::expr::evaluate_result;
@@ -128,6 +137,9 @@ pub struct PluginConfig {
     pub analysis: AnalysisConfig,
     /// Holding policy, if any.
     pub hold: Option<Hold>,
+    /// Values for `{{name}}` placeholders in Prometheus queries (the plugin config's `vars`;
+    /// Argo has already replaced its own `{{args.X}}` before the plugin sees the config).
+    pub vars: BTreeMap<String, String>,
 }
 
 /// Parses a Go duration string (`300ms`, `1.5h`, `2h45m`), the form Argo uses everywhere.
@@ -241,12 +253,18 @@ pub fn resolve_config(metric: &Metric) -> Result<PluginConfig, PluginError> {
         None | Some(serde_json::Value::Null) => None,
         Some(h) => Some(parse_hold(&h).map_err(config_err)?),
     };
+    let vars = match obj.remove("vars") {
+        None | Some(serde_json::Value::Null) => BTreeMap::new(),
+        Some(v) => serde_json::from_value::<BTreeMap<String, String>>(v)
+            .map_err(|e| config_err(format!("`vars` must map names to strings: {e}")))?,
+    };
     let text = serde_json::Value::Object(obj).to_string();
     let analysis = AnalysisConfig::from_json_str(&text).map_err(|e| config_err(e.to_string()))?;
     Ok(PluginConfig {
         key: key.clone(),
         analysis,
         hold,
+        vars,
     })
 }
 
@@ -381,6 +399,46 @@ pub fn report_metadata(report: &AnalysisReport) -> BTreeMap<String, String> {
     md
 }
 
+/// Per-metric fetch details for `Measurement.Metadata`: the resolved queries, the window,
+/// the step, and point/event/traffic counts per arm (`<metric>.canary.query`, ...).
+pub fn fetch_metadata(f: &Fetched) -> BTreeMap<String, String> {
+    let mut md = BTreeMap::new();
+    let t = |s: i64| {
+        rfc3339(GoTime {
+            unix_seconds: s,
+            nanos: 0,
+            offset_seconds: None,
+        })
+    };
+    md.insert(
+        "window".to_string(),
+        format!("{} .. {}", t(f.start), t(f.end)),
+    );
+    for (name, m) in &f.metrics {
+        md.insert(format!("{name}.step"), format!("{}s", m.step_seconds));
+        let arms = std::iter::once(("canary", &m.canary))
+            .chain(m.baseline.as_ref().map(|b| ("baseline", b)));
+        for (arm, a) in arms {
+            let k = |s: &str| format!("{name}.{arm}.{s}");
+            md.insert(k("query"), a.queries.join("\n"));
+            md.insert(k("points"), a.points.to_string());
+            if a.missing > 0 {
+                md.insert(k("missing"), a.missing.to_string());
+            }
+            if let Some(e) = a.events {
+                md.insert(k("events"), format!("{e}"));
+            }
+            if let Some(tr) = a.traffic {
+                md.insert(k("traffic"), format!("{tr}"));
+            }
+            if let Some(why) = &a.no_data {
+                md.insert(k("no_data"), why.clone());
+            }
+        }
+    }
+    md
+}
+
 /// The Argo plugin: an [`RpcService`] for go-plugin's `Plugin` service.
 #[derive(Debug, Default)]
 pub struct JudgePlugin {
@@ -439,12 +497,17 @@ impl JudgePlugin {
     }
 
     /// Judges `metric` now: config → series → engine, guarded against panics.
-    fn judge(&self, metric: &Metric) -> Result<(PluginConfig, AnalysisReport), PluginError> {
+    fn judge(
+        &self,
+        metric: &Metric,
+        fetched: Option<&Fetched>,
+    ) -> Result<(PluginConfig, AnalysisReport), PluginError> {
         let dir = self.data_dir()?;
         let config = resolve_config(metric)?;
-        let outcome = catch_unwind(AssertUnwindSafe(|| {
-            analysis::load_series(&config.analysis, &dir)
-                .map(|series| analysis::evaluate(&config.analysis, &series))
+        let outcome = catch_unwind(AssertUnwindSafe(|| match fetched {
+            Some(f) => Ok(analysis::evaluate(&config.analysis, &f.series)),
+            None => analysis::load_series(&config.analysis, &dir)
+                .map(|series| analysis::evaluate(&config.analysis, &series)),
         }));
         match outcome {
             Ok(Ok(report)) => Ok((config, report)),
@@ -460,8 +523,9 @@ impl JudgePlugin {
         metric: &Metric,
         started: GoTime,
         prior: &BTreeMap<String, String>,
+        fetched: Option<&Fetched>,
     ) -> Result<Measurement, PluginError> {
-        let (config, report) = self.judge(metric)?;
+        let (config, report) = self.judge(metric, fetched)?;
         let result = verdict_json(&report);
         let phase = evaluate_result(
             &result,
@@ -471,6 +535,9 @@ impl JudgePlugin {
         )
         .map_err(|e| condition_error(metric, e.to_string()))?;
         let mut metadata = report_metadata(&report);
+        if let Some(f) = fetched {
+            metadata.extend(fetch_metadata(f));
+        }
         let current = now();
         let mut m = Measurement {
             phase: phase.as_str().to_string(),
@@ -520,13 +587,111 @@ impl JudgePlugin {
         Ok(m)
     }
 
-    /// `Run`: judge the metric and return the measurement.
+    /// Fetches the metric's Prometheus `query` arms (if any) over the analysis window:
+    /// `window.since`/`window.window` from the config, else the AnalysisRun's
+    /// `status.startedAt`, up to `window.until` or now. Runs on its own task so a panic in
+    /// the HTTP stack becomes an error, and every query is bounded by the source's timeout.
+    pub async fn prefetch(
+        &self,
+        metric: &Metric,
+        run_started: Option<GoTime>,
+        fallback_start: GoTime,
+    ) -> Result<Option<Fetched>, PluginError> {
+        let config = resolve_config(metric)?;
+        if !config.analysis.has_queries() {
+            return Ok(None);
+        }
+        let cfg_err = |why: String| PluginError::Config {
+            key: config.key.clone(),
+            why,
+        };
+        let prom = config.analysis.prometheus.clone().ok_or_else(|| {
+            cfg_err("the config has `query` arms but no `prometheus:` block".to_string())
+        })?;
+        let source = PrometheusSource::new(&prom).map_err(|e| cfg_err(e.to_string()))?;
+        let start_default = run_started.unwrap_or(fallback_start).unix_seconds;
+        let (start, end) = fetch::resolve_window(
+            &config.analysis.window,
+            None,
+            None,
+            Some(start_default),
+            now().unix_seconds,
+        )
+        .map_err(|e| cfg_err(e.to_string()))?;
+        let analysis = config.analysis.clone();
+        let vars = config.vars.clone();
+        let dir = self.data_dir()?;
+        let task = tokio::spawn(async move {
+            fetch::fetch_detailed(&analysis, &source, start, end, &vars, &dir).await
+        });
+        match task.await {
+            Ok(Ok(f)) => Ok(Some(f)),
+            Ok(Err(e)) => Err(PluginError::Data(e.to_string())),
+            Err(join) if join.is_panic() => Err(PluginError::Panic(panic_text(&join.into_panic()))),
+            Err(join) => Err(PluginError::Data(format!("fetch task ended: {join}"))),
+        }
+    }
+
+    /// `Run` (async, what the RPC server calls): fetch from Prometheus, then judge.
+    pub async fn run_async(&self, arg: &Value) -> Measurement {
+        let started = now();
+        let args = match RunArgs::from_value(arg) {
+            Ok(a) => a,
+            Err(e) => return error_measurement(started, None, &e.into()),
+        };
+        let m = match self
+            .prefetch(&args.metric, args.analysis_run.started_at, started)
+            .await
+        {
+            Ok(f) => self.measure(&args.metric, started, &BTreeMap::new(), f.as_ref()),
+            Err(e) => Err(e),
+        };
+        log_outcome(
+            "Run",
+            &args.analysis_run.namespace,
+            &args.analysis_run.name,
+            &args.metric.name,
+            &m,
+        );
+        m.unwrap_or_else(|e| error_measurement(started, None, &e))
+    }
+
+    /// `Resume` (async): re-fetch the whole window and re-judge a held measurement.
+    pub async fn resume_async(&self, arg: &Value) -> Measurement {
+        let args = match TerminateAndResumeArgs::from_value(arg, "Resume") {
+            Ok(a) => a,
+            Err(e) => return error_measurement(now(), None, &e.into()),
+        };
+        let held = &args.measurement;
+        let started = held.started_at.unwrap_or_else(now);
+        let m = match self
+            .prefetch(&args.metric, args.analysis_run.started_at, started)
+            .await
+        {
+            Ok(f) => self.measure(&args.metric, started, &held.metadata, f.as_ref()),
+            Err(e) => Err(e),
+        };
+        log_outcome(
+            "Resume",
+            &args.analysis_run.namespace,
+            &args.analysis_run.name,
+            &args.metric.name,
+            &m,
+        );
+        m.unwrap_or_else(|e| error_measurement(started, Some(&held.metadata), &e))
+    }
+
+    /// `Run`: judge the metric and return the measurement. Synchronous form for callers
+    /// outside a runtime; configs with `query` arms are fetched on a private runtime.
     pub fn run(&self, arg: &Value) -> Measurement {
+        if let Some(m) = self.block_on_fresh_runtime(self.run_async(arg)) {
+            return m;
+        }
         let started = now();
         let outcome = RunArgs::from_value(arg)
             .map_err(PluginError::from)
             .and_then(|args| {
-                let m = self.measure(&args.metric, started, &BTreeMap::new());
+                let m = self.measure(&args.metric, started, &BTreeMap::new(), None);
                 log_outcome(
                     "Run",
                     &args.analysis_run.namespace,
@@ -541,13 +706,16 @@ impl JudgePlugin {
 
     /// `Resume`: re-judge a held measurement (its StartedAt and hold deadline are kept).
     pub fn resume(&self, arg: &Value) -> Measurement {
+        if let Some(m) = self.block_on_fresh_runtime(self.resume_async(arg)) {
+            return m;
+        }
         let args = match TerminateAndResumeArgs::from_value(arg, "Resume") {
             Ok(a) => a,
             Err(e) => return error_measurement(now(), None, &e.into()),
         };
         let held = &args.measurement;
         let started = held.started_at.unwrap_or_else(now);
-        let m = self.measure(&args.metric, started, &held.metadata);
+        let m = self.measure(&args.metric, started, &held.metadata, None);
         log_outcome(
             "Resume",
             &args.analysis_run.namespace,
@@ -556,6 +724,22 @@ impl JudgePlugin {
             &m,
         );
         m.unwrap_or_else(|e| error_measurement(started, Some(&held.metadata), &e))
+    }
+
+    /// Runs `fut` on a fresh current-thread runtime when the caller is not inside one;
+    /// `None` inside a runtime (blocking there would stall it: use the async methods).
+    fn block_on_fresh_runtime<F: Future<Output = Measurement>>(
+        &self,
+        fut: F,
+    ) -> Option<Measurement> {
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return None;
+        }
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .ok()
+            .map(|rt| rt.block_on(fut))
     }
 
     /// `Terminate`: the AnalysisRun is being stopped while a measurement is held. Like Argo's
@@ -697,6 +881,23 @@ impl RpcService for JudgePlugin {
     fn call(&self, method: &str, arg: Value) -> BoxFuture<'_, Result<Reply, String>> {
         let method = method.to_string();
         Box::pin(async move {
+            // Run and Resume may wait for Prometheus: they run asynchronously (their fetch
+            // on its own task, the judging under catch_unwind in `judge`).
+            match method.as_str() {
+                "Run" => {
+                    return Ok(Reply {
+                        schema: measurement_schema(),
+                        value: self.run_async(&arg).await.to_value(),
+                    });
+                }
+                "Resume" => {
+                    return Ok(Reply {
+                        schema: measurement_schema(),
+                        value: self.resume_async(&arg).await.to_value(),
+                    });
+                }
+                _ => {}
+            }
             // Last guard: a panic anywhere in a method still yields a decodable reply.
             match catch_unwind(AssertUnwindSafe(|| self.dispatch(&method, &arg))) {
                 Ok(reply) => reply,
@@ -861,6 +1062,32 @@ mod tests {
         assert!(parse_go_duration("10").is_err());
         assert!(parse_go_duration("5d").is_err());
         assert!(parse_go_duration("").is_err());
+    }
+
+    #[test]
+    fn vars_and_query_configs() {
+        let cfg = |text: &str| Metric {
+            name: "x".into(),
+            plugin: vec![("a/b".into(), text.as_bytes().to_vec())],
+            ..Default::default()
+        };
+        let q = r#""prometheus":{"address":"http://127.0.0.1:1","timeout":"1s"},"metrics":[{"name":"m","method":"threshold","params":{"max":1},"canary":{"query":"sum(x{a='{{v}}'})"}}]"#;
+        let c = resolve_config(&cfg(&format!(r#"{{"vars":{{"v":"1"}},{q}}}"#))).unwrap();
+        assert_eq!(c.vars.get("v").map(String::as_str), Some("1"));
+        assert!(c.analysis.has_queries());
+        let e = resolve_config(&cfg(&format!(r#"{{"vars":{{"v":1}},{q}}}"#)))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`vars` must map names to strings"), "{e}");
+        // A query arm against a closed port: an Error measurement naming it, not a hang.
+        let p = JudgePlugin::new();
+        let m = p.run(&run_args(&format!("{{{q}}}").replace("{{v}}", "1"), "", ""));
+        assert_eq!(m.phase, "Error", "{m:?}");
+        assert!(
+            m.message.contains("http://127.0.0.1:1 unreachable"),
+            "{}",
+            m.message
+        );
     }
 
     #[test]

@@ -1,8 +1,14 @@
-//! `canary-judge analyze CONFIG [--json]`: load a config and its series, run the engine, print
-//! the per-metric table (or the JSON report) and exit with the verdict's status.
+//! `canary-judge analyze CONFIG [--json] [--since T] [--until T] [--var k=v]... [--prometheus URL]`:
+//! load a config and its series (files, inline values, and Prometheus `query` arms over the
+//! analysis window), run the engine, print the per-metric table (or the JSON report) and exit
+//! with the verdict's status. A Prometheus fault exits 4 with a message naming the address
+//! and the cause; a query without data follows the metric's no-data policy.
 
 use super::{CliError, Exit, table};
-use crate::analysis::{self, AnalysisError};
+use crate::analysis::fetch::{self, FetchError};
+use crate::analysis::{self, AnalysisError, SeriesSet};
+use crate::source::prometheus::{PrometheusConfig, PrometheusSource};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// Arguments of `analyze`.
@@ -13,6 +19,18 @@ pub struct AnalyzeArgs {
     /// Print the full report as JSON instead of the table.
     #[arg(long)]
     json: bool,
+    /// Start of the analysis window for `query` arms: Unix seconds, RFC 3339, `now-30m`.
+    #[arg(long, value_name = "T")]
+    since: Option<String>,
+    /// End of the window (default `now`); pin it for reproducible results.
+    #[arg(long, value_name = "T")]
+    until: Option<String>,
+    /// Value for a `{{name}}` placeholder in queries (repeatable), e.g. `--var canary-hash=abc`.
+    #[arg(long = "var", value_name = "K=V")]
+    vars: Vec<String>,
+    /// Prometheus base URL, overriding the config's `prometheus.address`.
+    #[arg(long, value_name = "URL", env = "CANARY_JUDGE_PROMETHEUS")]
+    prometheus: Option<String>,
 }
 
 fn to_cli(e: AnalysisError) -> CliError {
@@ -23,19 +41,138 @@ fn to_cli(e: AnalysisError) -> CliError {
     }
 }
 
+fn parse_vars(raw: &[String]) -> Result<BTreeMap<String, String>, CliError> {
+    let mut vars = BTreeMap::new();
+    for kv in raw {
+        let (k, v) = kv
+            .split_once('=')
+            .ok_or_else(|| CliError::Usage(format!("--var {kv:?}: expected NAME=VALUE")))?;
+        if k.trim().is_empty() {
+            return Err(CliError::Usage(format!("--var {kv:?}: empty name")));
+        }
+        vars.insert(k.trim().to_string(), v.to_string());
+    }
+    Ok(vars)
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// Fetches the `query` metrics; `Ok(None)` when the config has none.
+fn fetch_queries(
+    args: &AnalyzeArgs,
+    config: &analysis::AnalysisConfig,
+    base: &std::path::Path,
+) -> Result<Option<(fetch::Fetched, String)>, CliError> {
+    if !config.has_queries() {
+        return Ok(None);
+    }
+    let prom_cfg = match (&args.prometheus, &config.prometheus) {
+        (Some(url), Some(c)) => {
+            let mut c = c.clone();
+            c.address = url.clone();
+            c
+        }
+        (Some(url), None) => PrometheusConfig::with_address(url.clone()),
+        (None, Some(c)) => c.clone(),
+        (None, None) => {
+            return Err(CliError::Usage(
+                "the config has `query` arms but no `prometheus:` block (or --prometheus URL)"
+                    .to_string(),
+            ));
+        }
+    };
+    let source = PrometheusSource::new(&prom_cfg).map_err(|e| CliError::Usage(e.to_string()))?;
+    let vars = parse_vars(&args.vars)?;
+    let (start, end) = fetch::resolve_window(
+        &config.window,
+        args.since.as_deref(),
+        args.until.as_deref(),
+        None,
+        unix_now(),
+    )
+    .map_err(|e| CliError::Usage(e.to_string()))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Usage(format!("cannot start the async runtime: {e}")))?;
+    tracing::info!(address = %source.address(), start, end, "fetching from Prometheus");
+    let fetched = runtime
+        .block_on(fetch::fetch_detailed(
+            config, &source, start, end, &vars, base,
+        ))
+        .map_err(|e| match e {
+            FetchError::Prometheus { .. } | FetchError::Local { .. } | FetchError::Data(_) => {
+                CliError::DataSource(e.to_string())
+            }
+            other => CliError::Usage(other.to_string()),
+        })?;
+    Ok(Some((fetched, source.address().to_string())))
+}
+
 /// Run `analyze`.
 pub fn run(args: &AnalyzeArgs) -> Result<Exit, CliError> {
     let (config, base) = analysis::load_config_file(&args.config).map_err(to_cli)?;
     tracing::info!(config = %args.config.display(), metrics = config.metrics.len(), "loaded config");
-    let data = analysis::load_series(&config, &base).map_err(to_cli)?;
+    let fetched = fetch_queries(args, &config, &base)?;
+    let data: SeriesSet = match &fetched {
+        Some((f, _)) => f.series.clone(),
+        None => analysis::load_series(&config, &base).map_err(to_cli)?,
+    };
     let report = analysis::evaluate(&config, &data);
     tracing::info!(verdict = %report.verdict, score = ?report.score, "analysis done");
     if args.json {
-        let text = serde_json::to_string_pretty(&report)
+        let mut value = serde_json::to_value(&report)
+            .map_err(|e| CliError::Usage(format!("cannot encode report: {e}")))?;
+        if let (Some((f, address)), Some(obj)) = (&fetched, value.as_object_mut()) {
+            obj.insert(
+                "prometheus".to_string(),
+                serde_json::json!({
+                    "address": address,
+                    "start": f.start,
+                    "end": f.end,
+                    "metrics": f.metrics,
+                }),
+            );
+        }
+        let text = serde_json::to_string_pretty(&value)
             .map_err(|e| CliError::Usage(format!("cannot encode report: {e}")))?;
         super::print_result(&(text + "\n"));
     } else {
-        super::print_result(&table::report_table(&report));
+        let mut text = table::report_table(&report);
+        if let Some((f, address)) = &fetched {
+            text.push_str(&format!(
+                "prometheus {address}, window {} .. {} (Unix s)\n",
+                f.start, f.end
+            ));
+            for (name, m) in &f.metrics {
+                let arm = |a: &fetch::ArmFetch| match &a.no_data {
+                    Some(_) => "no data".to_string(),
+                    None => match (a.events, a.traffic) {
+                        (Some(e), Some(t)) => {
+                            format!("{} points, {e} events / {t} traffic", a.points)
+                        }
+                        _ => format!("{} points", a.points),
+                    },
+                };
+                let base = m
+                    .baseline
+                    .as_ref()
+                    .map(arm)
+                    .unwrap_or_else(|| "-".to_string());
+                text.push_str(&format!(
+                    "  {name}: step {}s, canary {}, baseline {}\n",
+                    m.step_seconds,
+                    arm(&m.canary),
+                    base
+                ));
+            }
+        }
+        super::print_result(&text);
     }
     Ok(Exit::from_verdict(report.verdict))
 }

@@ -130,7 +130,7 @@ pub fn main() -> ExitCode {
                 "canary-judge judges a canary release against its baseline.\n\
                  It is normally started by Argo Rollouts as a metric plugin (with {PLUGIN_COOKIE_KEY}={PLUGIN_COOKIE_VALUE} set),\n\
                  or run by hand with a subcommand:\n\
-                 \x20 canary-judge analyze CONFIG [--json]\n\
+                 \x20 canary-judge analyze CONFIG [--json] [--since T] [--until T] [--var K=V]...\n\
                  \x20 canary-judge compare --method METHOD --canary FILE --baseline FILE\n\
                  \x20 canary-judge simulate [--rollouts N] [--looks L] [--seed S]\n\
                  \x20 canary-judge guard --config GUARD.yaml run|activate VERSION|rollback|recover|status\n\

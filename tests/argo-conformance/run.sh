@@ -6,6 +6,9 @@
 #        CANARY_JUDGE_BIN=path run.sh              (use that binary)
 #        QUICK=1 run.sh                            (skip the 80 s idle-gap case)
 #        CONFORMANCE_BIN_IS_REFERENCE=1 ...        (binary is refplugin: protocol checks only)
+#        NO_PROMETHEUS=1 run.sh                    (skip starting the test Prometheus)
+# Starts a test Prometheus (scripts/prometheus-testenv) for the Prometheus cases and stops it
+# on exit; CANARY_JUDGE_PROM_DIR reuses a running one.
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -24,6 +27,30 @@ export CANARY_JUDGE_BIN
 if [[ "${CONFORMANCE_BIN_IS_REFERENCE:-}" == 1 ]]; then export CONFORMANCE_REFERENCE=1; fi
 echo "plugin binary: $CANARY_JUDGE_BIN"
 file "$CANARY_JUDGE_BIN" 2>/dev/null || true
+
+# A real Prometheus with the synthetic scenarios for the Prometheus cases (prometheus_test.go);
+# reuse one given by CANARY_JUDGE_PROM_DIR (made by `scripts/prometheus-testenv start DIR`).
+# NO_PROMETHEUS=1 skips them (the Go cases skip when CANARY_JUDGE_PROM_URL is unset).
+prom_dir=""
+if [[ "${NO_PROMETHEUS:-0}" != 1 ]]; then
+  testenv="$root/scripts/prometheus-testenv"
+  if [[ -n "${CANARY_JUDGE_PROM_DIR:-}" ]]; then
+    dir="$CANARY_JUDGE_PROM_DIR"
+  else
+    "$testenv" install >/dev/null || { echo "prometheus-testenv install failed" >&2; exit 2; }
+    prom_dir="$(mktemp -d)/prom"
+    trap '"$testenv" stop "$prom_dir" >/dev/null 2>&1 || true' EXIT
+    PROMETHEUS_TESTENV_MAX_SECONDS=2400 "$testenv" start "$prom_dir" >/dev/null \
+      || { echo "prometheus-testenv start failed" >&2; exit 2; }
+    dir="$prom_dir"
+  fi
+  CANARY_JUDGE_PROM_URL="$(cat "$dir/url")"
+  read -r CANARY_JUDGE_PROM_START CANARY_JUDGE_PROM_END < <(python3 -c \
+    'import json,sys; d=json.load(open(sys.argv[1])); print(d["analysis_start"], d["analysis_end"])' \
+    "$dir/expected.json")
+  export CANARY_JUDGE_PROM_URL CANARY_JUDGE_PROM_START CANARY_JUDGE_PROM_END
+  echo "test prometheus: $CANARY_JUDGE_PROM_URL (window $CANARY_JUDGE_PROM_START..$CANARY_JUDGE_PROM_END)"
+fi
 
 status=0
 summary=""

@@ -32,7 +32,7 @@ pub const PROMETHEUS_MAX_POINTS: u64 = 11_000;
 /// nan: missing            # missing | error
 /// inf: error              # error | missing
 /// ```
-#[derive(Clone, Deserialize)]
+#[derive(Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "snake_case")]
 pub struct PrometheusConfig {
     /// Base URL of the HTTP API (`/api/v1/...` is appended). Must not contain user:password;
@@ -143,7 +143,7 @@ impl fmt::Debug for PrometheusConfig {
 }
 
 /// Basic-auth credentials; the password is a [`SecretRef`].
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "snake_case")]
 pub struct BasicAuthConfig {
     /// User name (not secret).

@@ -9,6 +9,7 @@
 //	CANARY_JUDGE_BIN       path of the plugin binary (required)
 //	CONFORMANCE_IDLE=1     include the >75 s idle-gap case (yamux StreamOpenTimeout)
 //	CONFORMANCE_REFERENCE=1  the binary is the Go reference plugin: skip judging semantics
+//	CANARY_JUDGE_PROM_URL  test Prometheus for the Prometheus cases (prometheus_test.go)
 package conformance
 
 import (
@@ -641,6 +642,8 @@ func TestConformance(t *testing.T) {
 			t.Fatalf("plugin pid changed from %d to %d: the process was restarted", pid, got)
 		}
 	})
+
+	prometheusCases(t, get, judged)
 
 	t.Run("idle_gap_over_75s", func(t *testing.T) {
 		if os.Getenv("CONFORMANCE_IDLE") != "1" {

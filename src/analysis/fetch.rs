@@ -1,0 +1,558 @@
+//! Glue between the analysis config and the Prometheus source: renders every `query` arm of
+//! every metric, fetches both arms on one shared grid, and fills the engine's [`SeriesSet`].
+//!
+//! Policy: a query that returns nothing (no series, or only NaN points) is *no data* for that
+//! arm, so the engine applies the metric's no-data policy (inconclusive by default, fail with
+//! `must_have_data`). Everything else that goes wrong (unreachable server, timeout, error
+//! JSON, garbage, wrong result type, ±Inf, too many points) is a [`FetchError`] naming the
+//! server and the cause: the CLI exits 4 and the Argo plugin answers an `Error` measurement.
+//! Nothing here keeps state: each call recomputes from the whole window.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::config::{AnalysisConfig, ArmSpec, Metric, WindowConfig};
+use super::series::{ArmData, MetricData, SeriesSet};
+use crate::source::SeriesSource;
+use crate::source::prometheus::{
+    PrometheusSource, SourceError, duration::parse_duration, template,
+};
+use crate::stats::counts::CountSeries;
+use crate::stats::quantile::HistogramSeries;
+
+/// Why a fetch could not produce data to judge. Messages name the metric, the arm, the
+/// Prometheus address and the cause; they never carry secrets (the source redacts them).
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// A query of one arm failed (anything but "no data").
+    #[error("metric `{metric}` {arm}: {source}")]
+    Prometheus {
+        /// Metric name.
+        metric: String,
+        /// `canary`, `baseline`, or `canary.traffic` etc.
+        arm: String,
+        /// The source's error (names the address and the cause); boxed, it is large.
+        source: Box<SourceError>,
+    },
+    /// An inline or file source of a metric without queries failed (as `load_series`).
+    #[error("metric `{metric}` {arm}: {source}")]
+    Local {
+        /// Metric name.
+        metric: String,
+        /// Arm.
+        arm: String,
+        /// The file/values error.
+        source: crate::source::SourceError,
+    },
+    /// Loaded data is inconsistent (e.g. events and traffic of different lengths).
+    #[error("{0}")]
+    Data(String),
+    /// The config cannot be fetched as written (e.g. a `file` arm next to a `query` arm).
+    #[error("metric `{metric}`: {why}")]
+    Unsupported {
+        /// Metric name.
+        metric: String,
+        /// What is not supported.
+        why: String,
+    },
+    /// The analysis window cannot be resolved.
+    #[error("analysis window: {0}")]
+    Window(String),
+}
+
+impl FetchError {
+    fn prometheus(&self) -> Option<&SourceError> {
+        match self {
+            FetchError::Prometheus { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+
+    /// True when Prometheus is unreachable or too slow (a front door's "unavailable").
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self.prometheus(),
+            Some(SourceError::Unreachable { .. } | SourceError::Timeout { .. })
+        )
+    }
+
+    /// True when a Prometheus query timed out.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self.prometheus(), Some(SourceError::Timeout { .. }))
+    }
+
+    /// True when the cause is in the request or config (template, window, shape, too many
+    /// points), not in the server's health.
+    pub fn is_config(&self) -> bool {
+        matches!(self, FetchError::Unsupported { .. } | FetchError::Window(_))
+            || matches!(
+                self.prometheus(),
+                Some(
+                    SourceError::Config { .. }
+                        | SourceError::Template(_)
+                        | SourceError::InvalidWindow { .. }
+                        | SourceError::TooManyPoints { .. }
+                )
+            )
+    }
+}
+
+/// What was fetched for one arm, for reports and `Measurement.Metadata`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct ArmFetch {
+    /// The rendered queries (values or events, then traffic; or the bucket query).
+    pub queries: Vec<String>,
+    /// Points (intervals) that reached the engine.
+    pub points: usize,
+    /// Grid timestamps without a usable point (scrape gaps, NaN, series stopped midway).
+    pub missing: usize,
+    /// Sum of events over the window (count arms).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub events: Option<f64>,
+    /// Sum of traffic over the window (count arms, or values with traffic).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub traffic: Option<f64>,
+    /// Set when the arm had no data (the source's message); the no-data policy applies.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub no_data: Option<String>,
+}
+
+/// What was fetched for one metric.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct MetricFetch {
+    /// Grid step in seconds, shared by both arms.
+    pub step_seconds: f64,
+    /// Canary arm.
+    pub canary: ArmFetch,
+    /// Baseline arm, when the metric has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<ArmFetch>,
+}
+
+/// A fetch's data (every metric) plus what was asked and seen per query metric.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Fetched {
+    /// Data for the engine.
+    pub series: SeriesSet,
+    /// Per-metric description of the fetch (metrics with `query` arms).
+    pub metrics: BTreeMap<String, MetricFetch>,
+    /// The window used, Unix seconds.
+    pub start: i64,
+    /// End of the window, Unix seconds.
+    pub end: i64,
+}
+
+/// Fetches every metric over `[start, end]` (Unix seconds) into the engine's [`SeriesSet`]:
+/// `query` arms from `source` (`vars` fill `{{name}}` placeholders), metrics without
+/// queries from inline values and files relative to the working directory. A query that
+/// returns nothing leaves its arm empty: no data, judged by the metric's policy.
+pub async fn fetch_series(
+    config: &AnalysisConfig,
+    source: &PrometheusSource,
+    start: i64,
+    end: i64,
+    vars: &BTreeMap<String, String>,
+) -> Result<SeriesSet, FetchError> {
+    Ok(
+        fetch_detailed(config, source, start, end, vars, Path::new("."))
+            .await?
+            .series,
+    )
+}
+
+/// As [`fetch_series`], also describing the queries, point and event counts per arm (for
+/// the CLI's JSON report and the Argo plugin's measurement metadata).
+/// Files of metrics without queries are read relative to `base_dir`.
+pub async fn fetch_detailed(
+    config: &AnalysisConfig,
+    source: &PrometheusSource,
+    start: i64,
+    end: i64,
+    vars: &BTreeMap<String, String>,
+    base_dir: &Path,
+) -> Result<Fetched, FetchError> {
+    let mut out = Fetched {
+        start,
+        end,
+        ..Fetched::default()
+    };
+    let local = without_query_metrics(config);
+    out.series = super::load_series(&local, base_dir).map_err(|e| match e {
+        super::AnalysisError::Source {
+            metric,
+            arm,
+            source,
+        } => FetchError::Local {
+            metric,
+            arm,
+            source,
+        },
+        other => FetchError::Data(other.to_string()),
+    })?;
+    for metric in config.metrics.iter().filter(|m| m.has_queries()) {
+        let (data, info) = fetch_metric(metric, source, start, end, vars).await?;
+        out.series.metrics.insert(metric.name.clone(), data);
+        out.metrics.insert(metric.name.clone(), info);
+    }
+    Ok(out)
+}
+
+/// A copy of `config` holding only the metrics without `query` arms (for `load_series`).
+pub fn without_query_metrics(config: &AnalysisConfig) -> AnalysisConfig {
+    let mut c = config.clone();
+    c.metrics.retain(|m| !m.has_queries());
+    c
+}
+
+/// One arm rendered into queries.
+enum Plan {
+    Values { q: String, traffic: Option<String> },
+    Counts { events: String, traffic: String },
+    Histogram(String),
+    Inline(Vec<f64>),
+}
+
+impl Plan {
+    fn queries(&self) -> Vec<String> {
+        match self {
+            Plan::Values { q, traffic } => {
+                std::iter::once(q.clone()).chain(traffic.clone()).collect()
+            }
+            Plan::Counts { events, traffic } => vec![events.clone(), traffic.clone()],
+            Plan::Histogram(q) => vec![q.clone()],
+            Plan::Inline(_) => Vec::new(),
+        }
+    }
+}
+
+fn plan_arm(
+    metric: &Metric,
+    arm: &str,
+    spec: &ArmSpec,
+    vars: &BTreeMap<String, String>,
+) -> Result<Plan, FetchError> {
+    let render = |which: &str, s: &SeriesSource| -> Result<Option<String>, FetchError> {
+        match s {
+            SeriesSource::Query(q) => {
+                template::render(q, vars)
+                    .map(Some)
+                    .map_err(|e| FetchError::Prometheus {
+                        metric: metric.name.clone(),
+                        arm: if which.is_empty() {
+                            arm.to_string()
+                        } else {
+                            format!("{arm}.{which}")
+                        },
+                        source: Box::new(SourceError::from(e)),
+                    })
+            }
+            SeriesSource::Values(_) => Ok(None),
+            SeriesSource::File(p) => Err(FetchError::Unsupported {
+                metric: metric.name.clone(),
+                why: format!(
+                    "{arm} reads file {} while another arm reads a query; give both arms as queries (or both as files)",
+                    p.display()
+                ),
+            }),
+        }
+    };
+    let need = |which: &str, s: &SeriesSource| -> Result<String, FetchError> {
+        render(which, s)?.ok_or_else(|| FetchError::Unsupported {
+            metric: metric.name.clone(),
+            why: format!("{arm}.{which} must be a query like the rest of the arm"),
+        })
+    };
+    Ok(match spec {
+        ArmSpec::Values { series, traffic } => match render("", series)? {
+            Some(q) => Plan::Values {
+                q,
+                traffic: match traffic {
+                    Some(t) => Some(need("traffic", t)?),
+                    None => None,
+                },
+            },
+            None => match series {
+                SeriesSource::Values(v) => Plan::Inline(v.clone()),
+                _ => unreachable_inline(metric, arm)?,
+            },
+        },
+        ArmSpec::Counts { events, traffic } => Plan::Counts {
+            events: need("events", events)?,
+            traffic: need("traffic", traffic)?,
+        },
+        ArmSpec::Histogram(h) => Plan::Histogram(need("histogram", h)?),
+    })
+}
+
+fn unreachable_inline(metric: &Metric, arm: &str) -> Result<Plan, FetchError> {
+    Err(FetchError::Unsupported {
+        metric: metric.name.clone(),
+        why: format!("{arm} has no query"),
+    })
+}
+
+async fn fetch_metric(
+    metric: &Metric,
+    source: &PrometheusSource,
+    start: i64,
+    end: i64,
+    vars: &BTreeMap<String, String>,
+) -> Result<(MetricData, MetricFetch), FetchError> {
+    let canary = plan_arm(metric, "canary", &metric.canary, vars)?;
+    let baseline = match &metric.baseline {
+        Some(b) => Some(plan_arm(metric, "baseline", b, vars)?),
+        None => None,
+    };
+    let mut all = canary.queries();
+    if let Some(b) = &baseline {
+        all.extend(b.queries());
+    }
+    let refs: Vec<&str> = all.iter().map(String::as_str).collect();
+    // One grid for both arms; refuses too many points before anything is sent.
+    let w = source
+        .window(&refs, start, end, None)
+        .map_err(|source| FetchError::Prometheus {
+            metric: metric.name.clone(),
+            arm: "window".to_string(),
+            source: Box::new(source),
+        })?;
+    let c = fetch_arm(metric, "canary", &canary, source, start, end, w.step);
+    let b = async {
+        match &baseline {
+            Some(p) => fetch_arm(metric, "baseline", p, source, start, end, w.step)
+                .await
+                .map(Some),
+            None => Ok(None),
+        }
+    };
+    let (c, b) = tokio::join!(c, b);
+    let (c, b) = (c?, b?);
+    let info = MetricFetch {
+        step_seconds: w.step.as_secs_f64(),
+        canary: c.1,
+        baseline: b.as_ref().map(|x| x.1.clone()),
+    };
+    let data = MetricData {
+        canary: c.0,
+        baseline: b.and_then(|x| x.0),
+    };
+    Ok((data, info))
+}
+
+async fn fetch_arm(
+    metric: &Metric,
+    arm: &str,
+    plan: &Plan,
+    source: &PrometheusSource,
+    start: i64,
+    end: i64,
+    step: Duration,
+) -> Result<(Option<ArmData>, ArmFetch), FetchError> {
+    let mut info = ArmFetch {
+        queries: plan.queries(),
+        ..ArmFetch::default()
+    };
+    let fail = |which: &str, source: SourceError| FetchError::Prometheus {
+        metric: metric.name.clone(),
+        arm: if which.is_empty() {
+            arm.to_string()
+        } else {
+            format!("{arm}.{which}")
+        },
+        source: Box::new(source),
+    };
+    // "No data" is the metric's policy, not an error.
+    let no_data = |info: &mut ArmFetch, e: SourceError, which: &str| match e {
+        SourceError::NoData { .. } => {
+            info.no_data = Some(e.to_string());
+            Ok(None)
+        }
+        other => Err(fail(which, other)),
+    };
+    let data = match plan {
+        Plan::Inline(v) => {
+            info.points = v.len();
+            Some(ArmData::values(v.clone()))
+        }
+        Plan::Values { q, traffic } => {
+            let vf = source.values(q, start, end, Some(step));
+            let tf = async {
+                match traffic {
+                    Some(t) => source.values(t, start, end, Some(step)).await.map(Some),
+                    None => Ok(None),
+                }
+            };
+            let (v, t) = tokio::join!(vf, tf);
+            match v {
+                Ok(v) => {
+                    info.points = v.points.len();
+                    info.missing = v.missing.len();
+                    let traffic = match t {
+                        Ok(Some(t)) => Some(t.values()),
+                        Ok(None) => None,
+                        Err(SourceError::NoData { .. }) => Some(Vec::new()),
+                        Err(e) => return Err(fail("traffic", e)),
+                    };
+                    info.traffic = traffic.as_ref().map(|t| t.iter().sum());
+                    Some(ArmData::Values {
+                        values: v.values(),
+                        traffic,
+                    })
+                }
+                Err(e) => no_data(&mut info, e, "")?,
+            }
+        }
+        Plan::Counts { events, traffic } => {
+            match source.counts(events, traffic, start, end, Some(step)).await {
+                Ok(c) => {
+                    info.points = c.points.len();
+                    info.missing = c.missing.len();
+                    let e: Vec<f64> = c.points.iter().map(|p| p.events).collect();
+                    let t: Vec<f64> = c.points.iter().map(|p| p.traffic).collect();
+                    info.events = Some(e.iter().sum());
+                    info.traffic = Some(t.iter().sum());
+                    Some(ArmData::Counts(CountSeries {
+                        events: e,
+                        traffic: t,
+                    }))
+                }
+                Err(e) => no_data(&mut info, e, "")?,
+            }
+        }
+        Plan::Histogram(q) => match source.histogram(q, start, end, Some(step)).await {
+            Ok(h) => {
+                info.points = h.points.len();
+                info.missing = h.missing.len();
+                info.traffic = Some(h.points.iter().filter_map(|(_, b)| b.last().copied()).sum());
+                Some(ArmData::Histogram(HistogramSeries {
+                    bounds: h.bounds,
+                    intervals: h.points.into_iter().map(|(_, b)| b).collect(),
+                }))
+            }
+            Err(e) => no_data(&mut info, e, "histogram")?,
+        },
+    };
+    Ok((data, info))
+}
+
+/// Parses a time: Unix seconds, RFC 3339 (`2026-01-02T15:04:05Z`), `now`, or `now-30m`
+/// (a Prometheus duration back from `now`). `now` is passed in so callers pin it.
+pub fn parse_time(text: &str, now: i64) -> Result<i64, String> {
+    let t = text.trim();
+    if t == "now" {
+        return Ok(now);
+    }
+    if let Some(rest) = t.strip_prefix("now-") {
+        let d = parse_duration(rest)
+            .ok_or_else(|| format!("{text:?}: {rest:?} is not a duration like 30m"))?;
+        return i64::try_from(d.as_secs())
+            .map(|s| now.saturating_sub(s))
+            .map_err(|_| format!("{text:?}: duration too long"));
+    }
+    if let Ok(secs) = t.parse::<i64>() {
+        return Ok(secs);
+    }
+    time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+        .map(|d| d.unix_timestamp())
+        .map_err(|_| format!("{text:?} is not a time (Unix seconds, RFC 3339, `now` or `now-30m`)"))
+}
+
+/// Resolves the analysis window. `until`: the override, else `window.until`, else `now`.
+/// `since`: the override, else `window.since`, else `until - window.window`, else
+/// `fallback_since` (Argo's `AnalysisRun.status.startedAt`).
+pub fn resolve_window(
+    window: &WindowConfig,
+    since: Option<&str>,
+    until: Option<&str>,
+    fallback_since: Option<i64>,
+    now: i64,
+) -> Result<(i64, i64), FetchError> {
+    let until = match until.or(window.until.as_deref()) {
+        Some(t) => parse_time(t, now).map_err(FetchError::Window)?,
+        None => now,
+    };
+    let since = if let Some(t) = since.or(window.since.as_deref()) {
+        parse_time(t, now).map_err(FetchError::Window)?
+    } else if let Some(w) = &window.window {
+        let d = parse_duration(w)
+            .ok_or_else(|| FetchError::Window(format!("{w:?} is not a duration like 30m")))?;
+        until.saturating_sub(i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+    } else if let Some(s) = fallback_since {
+        s
+    } else {
+        return Err(FetchError::Window(
+            "no start: give --since, window.since or window.window".to_string(),
+        ));
+    };
+    if since > until {
+        return Err(FetchError::Window(format!(
+            "start {since} is after end {until}"
+        )));
+    }
+    Ok((since, until))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_parse() {
+        assert_eq!(parse_time("now", 1000), Ok(1000));
+        assert_eq!(parse_time("now-5m", 1000), Ok(700));
+        assert_eq!(parse_time("1700000000", 0), Ok(1_700_000_000));
+        assert_eq!(parse_time("1970-01-01T00:01:40Z", 0), Ok(100));
+        assert!(parse_time("yesterday", 0).is_err());
+        assert!(parse_time("now-5x", 0).is_err());
+    }
+
+    #[test]
+    fn config_blocks_parse_and_reject_typos() {
+        let text = "prometheus: {address: 'http://p:9090', timeout: 3s}\nwindow: {window: 30m, until: '1000000'}\nmetrics:\n  - name: e\n    method: count-sequential\n    canary: {events: {query: 'sum(a)'}, traffic: {query: 'sum(b)'}}\n    baseline: {events: {values: [1]}, traffic: {values: [2]}}\n  - name: t\n    method: threshold\n    params: {max: 1}\n    canary: {values: [0.5]}\n";
+        let c = AnalysisConfig::from_yaml_str(text).unwrap();
+        assert!(c.has_queries());
+        assert!(c.metrics[0].has_queries() && !c.metrics[1].has_queries());
+        assert_eq!(c.prometheus.as_ref().map(|p| p.timeout.as_secs()), Some(3));
+        assert_eq!(
+            resolve_window(&c.window, None, None, None, 0).unwrap(),
+            (998_200, 1_000_000)
+        );
+        assert_eq!(without_query_metrics(&c).metrics.len(), 1);
+        for bad in [
+            text.replace("timeout: 3s", "timout: 3s"),
+            text.replace("window: 30m,", "windw: 30m,"),
+            text.replace("window: 30m,", "window: 30x,"),
+            text.replace("until: '1000000'", "until: 'soon'"),
+            text.replace("window: 30m,", "window: 30m, since: now,"),
+        ] {
+            assert!(AnalysisConfig::from_yaml_str(&bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn window_resolution_order() {
+        let w = WindowConfig {
+            since: None,
+            until: Some("2000".into()),
+            window: Some("10m".into()),
+        };
+        assert_eq!(
+            resolve_window(&w, None, None, Some(5), 9999).unwrap(),
+            (1400, 2000)
+        );
+        assert_eq!(
+            resolve_window(&w, Some("100"), Some("200"), None, 9999).unwrap(),
+            (100, 200)
+        );
+        let empty = WindowConfig::default();
+        assert_eq!(
+            resolve_window(&empty, None, None, Some(5), 50).unwrap(),
+            (5, 50)
+        );
+        assert!(resolve_window(&empty, None, None, None, 50).is_err());
+        assert!(resolve_window(&empty, Some("60"), Some("50"), None, 0).is_err());
+    }
+}

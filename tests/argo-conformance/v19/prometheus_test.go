@@ -1,0 +1,1 @@
+../shared/prometheus_test.go
