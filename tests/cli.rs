@@ -461,17 +461,29 @@ fn no_subcommand_explains_and_exits_2() {
 }
 
 #[test]
-fn plugin_mode_hook_says_not_built_yet() {
-    let o = run(&["plugin"]);
-    assert_eq!(code(&o), 2);
-    assert!(stderr(&o).contains("plugin mode is not built yet"));
+fn plugin_subcommand_without_a_host_explains_and_keeps_stdout_clean() {
+    // `canary-judge plugin` enters plugin mode; started by hand (no magic cookie) it must say
+    // what it is, exit non-zero and print nothing on stdout (stdout is the handshake line).
     let o = Command::new(BIN)
-        .env("ARGO_ROLLOUTS_RPC_PLUGIN", "metricprovider")
+        .arg("plugin")
+        .env_remove("ARGO_ROLLOUTS_RPC_PLUGIN")
         .output()
         .unwrap();
-    assert_eq!(code(&o), 2);
+    assert_ne!(code(&o), 0);
     assert!(stdout(&o).is_empty(), "stdout belongs to the handshake");
-    assert!(stderr(&o).contains("plugin mode is not built yet"));
+    assert!(
+        stderr(&o).contains("This binary is a plugin"),
+        "{}",
+        stderr(&o)
+    );
+    // A wrong cookie value is refused the same way.
+    let o = Command::new(BIN)
+        .env("ARGO_ROLLOUTS_RPC_PLUGIN", "wrong")
+        .arg("plugin")
+        .output()
+        .unwrap();
+    assert_ne!(code(&o), 0);
+    assert!(stdout(&o).is_empty(), "stdout belongs to the handshake");
 }
 
 #[test]
