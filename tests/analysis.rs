@@ -99,16 +99,22 @@ fn muted_metrics_are_excluded_from_the_score() {
 }
 
 #[test]
-fn half_or_more_nodata_forces_zero() {
-    let s = aggregate(
-        &[
-            report("a", "default", 1.0, Verdict::Pass),
-            nodata("b"),
-            nodata("c"),
-            report("d", "default", 1.0, Verdict::Pass),
-        ],
-        &kayenta(),
-    );
+fn half_or_more_nodata_is_inconclusive_or_zero_with_kayentas_rule() {
+    let half_missing = [
+        report("a", "default", 1.0, Verdict::Pass),
+        nodata("b"),
+        nodata("c"),
+        report("d", "default", 1.0, Verdict::Pass),
+    ];
+    // Default: no data is not evidence of harm, so the run is inconclusive with no score.
+    let s = aggregate(&half_missing, &kayenta());
+    assert_eq!(s.score, None);
+    assert_eq!(s.verdict, Verdict::Inconclusive);
+    assert!(s.reason.contains("2 of 4"), "{}", s.reason);
+    // Kayenta's NODATA_THRESHOLD on request: score 0, fail.
+    let mut strict = kayenta();
+    strict.fail_on_mostly_no_data = true;
+    let s = aggregate(&half_missing, &strict);
     assert_eq!(s.score, Some(0.0));
     assert_eq!(s.verdict, Verdict::Fail);
     assert!(s.reason.contains("2 of 4"), "{}", s.reason);

@@ -261,6 +261,11 @@ pub struct ScoringConfig {
     /// Weight per group (Kayenta's `groupWeights`); groups not listed share the rest equally.
     #[serde(default)]
     pub group_weights: BTreeMap<String, f64>,
+    /// What to answer when half or more of the metrics have no data. Kayenta scores such a
+    /// run 0 (a failure); by default canary-judge answers inconclusive instead, because a
+    /// canary that has not had traffic yet has shown no harm. `true` restores Kayenta's rule.
+    #[serde(default)]
+    pub fail_on_mostly_no_data: bool,
 }
 
 fn default_pass() -> f64 {
@@ -283,6 +288,7 @@ impl Default for ScoringConfig {
             pass: default_pass(),
             marginal: default_marginal(),
             alpha: default_alpha(),
+            fail_on_mostly_no_data: false,
             group_weights: BTreeMap::new(),
         }
     }

@@ -150,7 +150,7 @@ fn group_scores(
 /// the denominator unless `must_have_data`; groups with nothing counted are left out and the
 /// remaining group weights renormalised (Kayenta would count such a group as 100, which
 /// passes analyses that showed nothing); a critical metric that fails forces 0; ≥ 50% no-data
-/// metrics force 0; score ≥ pass → Pass, ≥ marginal → Inconclusive, else Fail. A critical
+/// metrics give Inconclusive (Kayenta's 0 with `fail_on_mostly_no_data`); score ≥ pass → Pass, ≥ marginal → Inconclusive, else Fail. A critical
 /// metric that is still inconclusive keeps the verdict from being Pass.
 ///
 /// Statistical mode: the same, but only non-critical metrics feed the score, and Pass needs
@@ -193,10 +193,19 @@ pub fn aggregate(metrics: &[MetricReport], config: &ScoringConfig) -> ScoreSumma
         .filter(|m| m.outcome == MetricOutcome::NoData)
         .count();
     if nodata * 2 >= active.len() {
-        return zero(format!(
+        let reason = format!(
             "{nodata} of {} metrics have no data (50% or more)",
             active.len()
-        ));
+        );
+        if config.fail_on_mostly_no_data {
+            return zero(reason);
+        }
+        return ScoreSummary {
+            verdict: Verdict::Inconclusive,
+            score: None,
+            groups: groups.clone(),
+            reason,
+        };
     }
     let critical_open: Vec<&str> = active
         .iter()
