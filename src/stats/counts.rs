@@ -140,47 +140,7 @@ pub(crate) fn log_beta_upper(a: f64, b: f64, x: f64) -> f64 {
 /// log I_x(a, b) by the continued fraction; accurate when x < (a+1)/(a+b+2).
 fn log_beta_lower_cf(a: f64, b: f64, x: f64) -> f64 {
     let log_front = a * x.ln() + b * (-x).ln_1p() - statrs::function::beta::ln_beta(a, b) - a.ln();
-    let tiny = 1e-300;
-    let qab = a + b;
-    let qap = a + 1.0;
-    let qam = a - 1.0;
-    let mut c = 1.0;
-    let mut d = 1.0 - qab * x / qap;
-    if d.abs() < tiny {
-        d = tiny;
-    }
-    d = 1.0 / d;
-    let mut h = d;
-    for m in 1..100_000 {
-        let m = m as f64;
-        let m2 = 2.0 * m;
-        let aa = m * (b - m) * x / ((qam + m2) * (a + m2));
-        d = 1.0 + aa * d;
-        if d.abs() < tiny {
-            d = tiny;
-        }
-        c = 1.0 + aa / c;
-        if c.abs() < tiny {
-            c = tiny;
-        }
-        d = 1.0 / d;
-        h *= d * c;
-        let aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2));
-        d = 1.0 + aa * d;
-        if d.abs() < tiny {
-            d = tiny;
-        }
-        c = 1.0 + aa / c;
-        if c.abs() < tiny {
-            c = tiny;
-        }
-        d = 1.0 / d;
-        let del = d * c;
-        h *= del;
-        if (del - 1.0).abs() < 1e-16 {
-            break;
-        }
-    }
+    let h = super::special::beta_continued_fraction(a, b, x);
     log_front + h.ln()
 }
 
