@@ -7,6 +7,7 @@ pub mod argo;
 pub mod cli;
 pub mod gob;
 pub mod goplugin;
+pub mod server;
 pub mod simulate;
 pub mod source;
 pub mod stats;

@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod engine;
+pub mod fetch;
 pub mod scoring;
 pub mod series;
 

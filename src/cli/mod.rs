@@ -99,6 +99,8 @@ enum Command {
     Compare(Box<compare::CompareArgs>),
     /// Run as an Argo Rollouts metric-provider plugin (what Argo starts).
     Plugin,
+    /// Run as a service: gRPC, Flagger webhooks, a Prometheus-API facade, health and metrics.
+    Serve(crate::server::ServeArgs),
 }
 
 /// Runs the command line and returns the process exit status.
@@ -130,6 +132,7 @@ pub fn main() -> ExitCode {
         Some(Command::Analyze(args)) => analyze::run(&args),
         Some(Command::Compare(args)) => compare::run(&args),
         Some(Command::Plugin) => return run_plugin_mode(),
+        Some(Command::Serve(args)) => return crate::server::main(args),
     };
     match result {
         Ok(exit) => exit.into(),
