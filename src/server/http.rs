@@ -164,7 +164,17 @@ async fn flagger(
     };
     match judge(&state, door, req).await {
         Ok(j) => {
-            let reason = one_line(&j.report.reason);
+            let mut reason = one_line(&j.report.reason);
+            let failing: Vec<String> = j
+                .report
+                .metrics
+                .iter()
+                .filter(|m| m.decision.verdict == Verdict::Fail)
+                .map(|m| format!("{} ({})", m.name, one_line(&m.decision.reason)))
+                .collect();
+            if j.report.verdict == Verdict::Fail && !failing.is_empty() {
+                reason = format!("{reason}; failing: {}", failing.join("; "));
+            }
             match j.report.verdict {
                 Verdict::Pass => text(StatusCode::OK, format!("pass: {reason}")),
                 Verdict::Fail => text(StatusCode::FORBIDDEN, format!("canary-judge fail: {reason}")),

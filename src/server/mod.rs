@@ -23,6 +23,9 @@ use metrics::Metrics;
 /// Most (namespace, name, checksum) analysis starts remembered; the oldest go first.
 const MAX_REMEMBERED_STARTS: usize = 10_000;
 
+/// Longest a readiness check waits for Prometheus.
+const READINESS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// `canary-judge serve` flags; each also reads an environment variable.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServeArgs {
@@ -109,7 +112,16 @@ impl State {
         }
         let cfg = self.config();
         if let Some(p) = &cfg.prometheus {
-            p.ping().await.map_err(|e| format!("Prometheus: {e}"))?;
+            // Bounded: a probe must answer fast even when Prometheus hangs.
+            match tokio::time::timeout(READINESS_TIMEOUT, p.ping()).await {
+                Ok(r) => r.map_err(|e| format!("Prometheus: {e}"))?,
+                Err(_) => {
+                    return Err(format!(
+                        "Prometheus {} did not answer within {READINESS_TIMEOUT:?}",
+                        p.address()
+                    ));
+                }
+            }
         }
         Ok(())
     }
@@ -219,7 +231,8 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
             }
         }
     };
-    set_health(state.readiness().await.is_ok()).await;
+    // Not serving until the first readiness check (in the loop below) says otherwise.
+    set_health(false).await;
 
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(grpc::FILE_DESCRIPTOR_SET)
@@ -268,7 +281,8 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
                 if state.is_shutting_down() {
                     break;
                 }
-                set_health(state.readiness().await.is_ok()).await;
+                // Not serving until the first readiness check (in the loop below) says otherwise.
+    set_health(false).await;
             }
         })
     };
@@ -284,6 +298,7 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
         }
     }
     tracing::info!("shutdown requested: readiness off, draining");
+    crate::cli::print_error("canary-judge serve: shutdown requested, draining\n");
     state.shutting_down.store(true, Ordering::SeqCst);
     health_loop.abort();
     set_health(false).await;
