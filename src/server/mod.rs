@@ -277,12 +277,12 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
         let set_health = set_health.clone();
         tokio::spawn(async move {
             loop {
-                tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+                let ready = state.readiness().await.is_ok();
                 if state.is_shutting_down() {
                     break;
                 }
-                // Not serving until the first readiness check (in the loop below) says otherwise.
-    set_health(false).await;
+                set_health(ready).await;
+                tokio::time::sleep(std::time::Duration::from_secs(5)).await;
             }
         })
     };
