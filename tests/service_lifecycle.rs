@@ -25,6 +25,8 @@ impl Drop for Service {
     }
 }
 
+// The child is waited for by `Service::drop`; on a start-up panic the test process ends anyway.
+#[allow(clippy::zombie_processes)]
 fn start(config: &std::path::Path, extra: &[&str]) -> Service {
     let mut child = Command::new(env!("CARGO_BIN_EXE_canary-judge"))
         .args(["serve", "--config"])
@@ -44,7 +46,9 @@ fn start(config: &std::path::Path, extra: &[&str]) -> Service {
     });
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let line = rx.recv_timeout(deadline - Instant::now()).expect("service did not start");
+        let line = rx
+            .recv_timeout(deadline - Instant::now())
+            .expect("service did not start");
         if let Some(rest) = line.strip_prefix("canary-judge serve: http=") {
             let (http, grpc) = rest.split_once(" grpc=").unwrap();
             return Service {
@@ -107,7 +111,10 @@ fn tmpdir(name: &str) -> std::path::PathBuf {
 async fn grpc_analyze_compare_codes_and_health() {
     let dir = tmpdir("grpc");
     // A query template against a closed port: Prometheus is down.
-    let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
     let cfg = format!(
         "{INLINE}  needs-prom:\n    metrics:\n      - {{name: q, method: threshold, params: {{max: 1}}, canary: {{query: 'up'}}}}\nprometheus: {{address: 'http://{closed}', timeout: 1s}}\n"
     );
@@ -116,7 +123,9 @@ async fn grpc_analyze_compare_codes_and_health() {
 
     let r = c
         .analyze(pb::AnalyzeRequest {
-            analysis: Some(pb::analyze_request::Analysis::Template("inline-fail".into())),
+            analysis: Some(pb::analyze_request::Analysis::Template(
+                "inline-fail".into(),
+            )),
             ..Default::default()
         })
         .await
@@ -127,7 +136,8 @@ async fn grpc_analyze_compare_codes_and_health() {
     assert_eq!(r.metrics[0].name, "latency-ms");
     assert!(r.report_json.contains("\"verdict\":\"fail\""));
 
-    let inline = "metrics:\n  - {name: m, method: threshold, params: {max: 5}, canary: {values: [1, 2]}}\n";
+    let inline =
+        "metrics:\n  - {name: m, method: threshold, params: {max: 5}, canary: {values: [1, 2]}}\n";
     let r = c
         .analyze(pb::AnalyzeRequest {
             analysis: Some(pb::analyze_request::Analysis::Config(inline.into())),
@@ -169,7 +179,9 @@ async fn grpc_analyze_compare_codes_and_health() {
     assert!(e.message().contains("nope"));
     let e = code(
         c.analyze(pb::AnalyzeRequest {
-            analysis: Some(pb::analyze_request::Analysis::Config("metrics: [{name: x}]".into())),
+            analysis: Some(pb::analyze_request::Analysis::Config(
+                "metrics: [{name: x}]".into(),
+            )),
             ..Default::default()
         })
         .await,
@@ -208,7 +220,10 @@ async fn grpc_analyze_compare_codes_and_health() {
         .unwrap()
         .into_inner()
         .status;
-    assert_eq!(st, tonic_health::pb::health_check_response::ServingStatus::NotServing as i32);
+    assert_eq!(
+        st,
+        tonic_health::pb::health_check_response::ServingStatus::NotServing as i32
+    );
     let r = reqwest::get(format!("{}/readyz", s.http)).await.unwrap();
     assert_eq!(r.status().as_u16(), 503);
     assert!(r.text().await.unwrap().contains("Prometheus"));
@@ -256,7 +271,11 @@ async fn sighup_with_broken_config_keeps_the_old_one() {
     };
     assert_eq!(analyze("inline-pass").await.unwrap().status().as_u16(), 200);
 
-    std::fs::write(&path, "templates: {broken: {metrics: [{name: x, method: nope}]}}\n").unwrap();
+    std::fs::write(
+        &path,
+        "templates: {broken: {metrics: [{name: x, method: nope}]}}\n",
+    )
+    .unwrap();
     signal(&s, "HUP");
     let line = wait_log(&s, "reload rejected");
     assert!(line.contains("serve.yaml"), "{line}");
@@ -308,8 +327,9 @@ fn slow_prometheus(delay: Duration) -> std::net::SocketAddr {
                     }
                 }
                 std::thread::sleep(delay);
-                let values: Vec<String> =
-                    (0..=5).map(|i| format!("[{},\"1\"]", 1000 + 60 * i)).collect();
+                let values: Vec<String> = (0..=5)
+                    .map(|i| format!("[{},\"1\"]", 1000 + 60 * i))
+                    .collect();
                 let body = format!(
                     r#"{{"status":"success","data":{{"resultType":"matrix","result":[{{"metric":{{}},"values":[{}]}}]}}}}"#,
                     values.join(",")

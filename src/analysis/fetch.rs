@@ -225,43 +225,44 @@ async fn fetch_arm(
     }
     // Local sources, or a query series with a separate traffic source.
     let base = Path::new(".");
-    let scalar = |which: &str, s: &SeriesSource| {
-        let which = if which.is_empty() {
-            arm.to_string()
-        } else {
-            format!("{arm}.{which}")
-        };
-        let s = s.clone();
-        async move {
-            match &s {
-                SeriesSource::Query(q) => {
-                    let rendered = crate::source::prometheus::template::render(q, vars)
-                        .map_err(|e| FetchError::Prometheus {
-                            metric: metric.name.clone(),
-                            arm: which.clone(),
-                            source: PromError::Template(e),
-                        })?;
-                    match source.values(&rendered, start, end, None).await {
-                        Ok(v) => Ok(Some(v.points.into_iter().map(|(_, v)| v).collect())),
-                        Err(e) if e.is_no_data() => Ok(None),
-                        Err(e) => Err(FetchError::Prometheus {
+    let scalar =
+        |which: &str, s: &SeriesSource| {
+            let which = if which.is_empty() {
+                arm.to_string()
+            } else {
+                format!("{arm}.{which}")
+            };
+            let s = s.clone();
+            async move {
+                match &s {
+                    SeriesSource::Query(q) => {
+                        let rendered = crate::source::prometheus::template::render(q, vars)
+                            .map_err(|e| FetchError::Prometheus {
+                                metric: metric.name.clone(),
+                                arm: which.clone(),
+                                source: PromError::Template(e),
+                            })?;
+                        match source.values(&rendered, start, end, None).await {
+                            Ok(v) => Ok(Some(v.points.into_iter().map(|(_, v)| v).collect())),
+                            Err(e) if e.is_no_data() => Ok(None),
+                            Err(e) => Err(FetchError::Prometheus {
+                                metric: metric.name.clone(),
+                                arm: which,
+                                source: e,
+                            }),
+                        }
+                    }
+                    other => other
+                        .load_values(base)
+                        .map(Some)
+                        .map_err(|e| FetchError::Local {
                             metric: metric.name.clone(),
                             arm: which,
                             source: e,
                         }),
-                    }
                 }
-                other => other
-                    .load_values(base)
-                    .map(Some)
-                    .map_err(|e| FetchError::Local {
-                        metric: metric.name.clone(),
-                        arm: which,
-                        source: e,
-                    }),
             }
-        }
-    };
+        };
     match spec {
         ArmSpec::Values { series, traffic } => {
             let Some(values) = scalar("", series).await? else {
@@ -274,8 +275,10 @@ async fn fetch_arm(
             Ok(Some(ArmData::Values { values, traffic }))
         }
         ArmSpec::Counts { events, traffic } => {
-            let (Some(e), Some(t)) = (scalar("events", events).await?, scalar("traffic", traffic).await?)
-            else {
+            let (Some(e), Some(t)) = (
+                scalar("events", events).await?,
+                scalar("traffic", traffic).await?,
+            ) else {
                 return Ok(None);
             };
             if e.len() != t.len() {

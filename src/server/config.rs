@@ -143,7 +143,11 @@ impl ServeConfig {
     }
 
     /// Parses config text; `origin` names it in errors.
-    pub fn parse(text: &str, origin: &str, overrides: &Overrides) -> Result<Self, ServeConfigError> {
+    pub fn parse(
+        text: &str,
+        origin: &str,
+        overrides: &Overrides,
+    ) -> Result<Self, ServeConfigError> {
         let invalid = |message: String| ServeConfigError::Invalid {
             path: origin.to_string(),
             message,
@@ -171,9 +175,9 @@ impl ServeConfig {
             (None, c) => c,
         };
         let prometheus = match prom_cfg {
-            Some(c) => Some(
-                PrometheusSource::new(&c).map_err(|e| invalid(format!("prometheus: {e}")))?,
-            ),
+            Some(c) => {
+                Some(PrometheusSource::new(&c).map_err(|e| invalid(format!("prometheus: {e}")))?)
+            }
             None => None,
         };
         Ok(ServeConfig {

@@ -30,7 +30,9 @@ pub enum FacadeQuery {
 
 /// Why a facade query was refused; the message quotes the offending part.
 #[derive(Debug, thiserror::Error, PartialEq)]
-#[error("facade query {query:?}: {why} (expected `vector(N)`, `canary_judge{{template=\"NAME\", ...}}` or `canary_judge_score{{...}}`)")]
+#[error(
+    "facade query {query:?}: {why} (expected `vector(N)`, `canary_judge{{template=\"NAME\", ...}}` or `canary_judge_score{{...}}`)"
+)]
 pub struct FacadeError {
     /// The query text.
     pub query: String,

@@ -9,8 +9,8 @@ use tonic::{Request, Response, Status};
 
 use super::State;
 use super::judge::{JudgeError, JudgeRequest, judge};
-use crate::analysis::{AnalysisConfig, MetricReport, SeriesSet, evaluate};
 use crate::analysis::series::ArmData;
+use crate::analysis::{AnalysisConfig, MetricReport, SeriesSet, evaluate};
 use crate::stats::Verdict;
 
 /// Code generated from the .proto.
@@ -94,7 +94,9 @@ impl pb::judge_server::Judge for JudgeService {
             ..Default::default()
         };
         if r.lookback_seconds < 0 {
-            return Err(Status::invalid_argument("lookback_seconds must not be negative"));
+            return Err(Status::invalid_argument(
+                "lookback_seconds must not be negative",
+            ));
         }
         match r.analysis {
             Some(pb::analyze_request::Analysis::Template(t)) => req.template = Some(t),
@@ -109,7 +111,9 @@ impl pb::judge_server::Judge for JudgeService {
         if self.state.is_shutting_down() {
             return Err(status(JudgeError::ShuttingDown));
         }
-        let j = judge(&self.state, "grpc-analyze", req).await.map_err(status)?;
+        let j = judge(&self.state, "grpc-analyze", req)
+            .await
+            .map_err(status)?;
         Ok(Response::new(pb::AnalyzeResponse {
             verdict: verdict(j.report.verdict),
             score: j.report.score,
@@ -134,7 +138,9 @@ impl pb::judge_server::Judge for JudgeService {
                 .map_err(|e| Status::invalid_argument(format!("params_json: {e}")))?
         };
         if !params.is_object() {
-            return Err(Status::invalid_argument("params_json must be a JSON object"));
+            return Err(Status::invalid_argument(
+                "params_json must be a JSON object",
+            ));
         }
         if r.canary.is_empty() {
             return Err(Status::invalid_argument("canary sample is empty"));
@@ -148,8 +154,9 @@ impl pb::judge_server::Judge for JudgeService {
         if !r.baseline.is_empty() {
             metric["baseline"] = serde_json::json!({"values": r.baseline});
         }
-        let config = AnalysisConfig::from_json_str(&serde_json::json!({"metrics": [metric]}).to_string())
-            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        let config =
+            AnalysisConfig::from_json_str(&serde_json::json!({"metrics": [metric]}).to_string())
+                .map_err(|e| Status::invalid_argument(e.to_string()))?;
         let data = SeriesSet::default().with(
             "compare",
             ArmData::values(r.canary),

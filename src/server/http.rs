@@ -29,7 +29,10 @@ pub fn router(state: Arc<State>) -> Router {
     Router::new()
         .route("/flagger/rollout", post(flagger_rollout))
         .route("/flagger/pre-rollout", post(flagger_pre_rollout))
-        .route("/flagger/confirm-promotion", post(flagger_confirm_promotion))
+        .route(
+            "/flagger/confirm-promotion",
+            post(flagger_confirm_promotion),
+        )
         .route("/api/v1/query", get(facade_query).post(facade_query))
         .route("/v1/analyze", post(analyze))
         .route("/healthz", get(live))
@@ -44,24 +47,27 @@ pub fn router(state: Arc<State>) -> Router {
             settings.analysis_timeout + Duration::from_secs(1),
         ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
-        .layer(axum::middleware::map_response(
-            move |mut resp: Response| {
-                let version = version.clone();
-                async move {
-                    if let Some(v) = version {
-                        resp.headers_mut().insert("x-app-version", v);
-                    }
-                    resp
+        .layer(axum::middleware::map_response(move |mut resp: Response| {
+            let version = version.clone();
+            async move {
+                if let Some(v) = version {
+                    resp.headers_mut().insert("x-app-version", v);
                 }
-            },
-        ))
+                resp
+            }
+        }))
         .with_state(state)
 }
 
 fn text(status: StatusCode, body: impl Into<String>) -> Response {
     let mut body = body.into();
     body.push('\n');
-    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        body,
+    )
+        .into_response()
 }
 
 fn json_error(status: StatusCode, message: impl Into<String>) -> Response {
@@ -78,12 +84,18 @@ fn judge_status(e: &JudgeError) -> StatusCode {
 }
 
 async fn not_found(method: Method, uri: axum::http::Uri) -> Response {
-    text(StatusCode::NOT_FOUND, format!("no route for {method} {}", uri.path()))
+    text(
+        StatusCode::NOT_FOUND,
+        format!("no route for {method} {}", uri.path()),
+    )
 }
 
 /// Checks `Content-Type` is JSON (absent is tolerated: curl users forget it).
 fn require_json(headers: &HeaderMap) -> Result<(), String> {
-    match headers.get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap_or("")) {
+    match headers
+        .get(header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap_or(""))
+    {
         None => Ok(()),
         Some(ct) if ct.trim_start().starts_with("application/json") => Ok(()),
         Some(ct) => Err(format!("Content-Type must be application/json, got `{ct}`")),
@@ -126,7 +138,12 @@ async fn flagger(
     }
     let payload: FlaggerPayload = match serde_json::from_slice(&body) {
         Ok(p) => p,
-        Err(e) => return text(StatusCode::BAD_REQUEST, format!("malformed Flagger payload: {e}")),
+        Err(e) => {
+            return text(
+                StatusCode::BAD_REQUEST,
+                format!("malformed Flagger payload: {e}"),
+            );
+        }
     };
     let mut vars = payload.metadata.clone();
     let Some(template) = vars.remove("template") else {
@@ -139,21 +156,30 @@ async fn flagger(
         Some(l) => match parse_duration(&l) {
             Some(d) => Some(d),
             None => {
-                return text(StatusCode::BAD_REQUEST, format!("metadata lookback `{l}` is not a duration (e.g. 10m)"));
+                return text(
+                    StatusCode::BAD_REQUEST,
+                    format!("metadata lookback `{l}` is not a duration (e.g. 10m)"),
+                );
             }
         },
         None => None,
     };
-    vars.entry("name".into()).or_insert_with(|| payload.name.clone());
-    vars.entry("namespace".into()).or_insert_with(|| payload.namespace.clone());
+    vars.entry("name".into())
+        .or_insert_with(|| payload.name.clone());
+    vars.entry("namespace".into())
+        .or_insert_with(|| payload.namespace.clone());
     let settings = state.config().settings.clone();
     let end = now();
-    let first_seen = state.remember_start(&payload.namespace, &payload.name, &payload.checksum, end);
+    let first_seen =
+        state.remember_start(&payload.namespace, &payload.name, &payload.checksum, end);
     let extra = lookback.unwrap_or(settings.webhook_lookback);
     let start = first_seen.saturating_sub(i64::try_from(extra.as_secs()).unwrap_or(0));
     tracing::info!(door, name = %payload.name, namespace = %payload.namespace, phase = %payload.phase, template, start, end, "flagger webhook");
     if state.is_shutting_down() {
-        return text(StatusCode::SERVICE_UNAVAILABLE, "canary-judge is shutting down");
+        return text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "canary-judge is shutting down",
+        );
     }
     let req = JudgeRequest {
         template: Some(template),
@@ -177,7 +203,10 @@ async fn flagger(
             }
             match j.report.verdict {
                 Verdict::Pass => text(StatusCode::OK, format!("pass: {reason}")),
-                Verdict::Fail => text(StatusCode::FORBIDDEN, format!("canary-judge fail: {reason}")),
+                Verdict::Fail => text(
+                    StatusCode::FORBIDDEN,
+                    format!("canary-judge fail: {reason}"),
+                ),
                 Verdict::Inconclusive => text(
                     StatusCode::from_u16(settings.inconclusive_status).unwrap_or(StatusCode::OK),
                     format!("inconclusive: {reason}"),
@@ -211,7 +240,11 @@ async fn facade_query(
 ) -> Response {
     let mut params: Vec<(String, String)> = raw
         .as_deref()
-        .map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .collect()
+        })
         .unwrap_or_default();
     if method == Method::POST {
         let ct = headers
@@ -229,13 +262,21 @@ async fn facade_query(
     }
     let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     let Some(query) = get("query") else {
-        return prom_error(StatusCode::BAD_REQUEST, "bad_data", "missing parameter `query`");
+        return prom_error(
+            StatusCode::BAD_REQUEST,
+            "bad_data",
+            "missing parameter `query`",
+        );
     };
     let eval_time = match get("time") {
         Some(t) => match t.parse::<f64>() {
             Ok(v) if v.is_finite() => Some(v),
             _ => {
-                return prom_error(StatusCode::BAD_REQUEST, "bad_data", format!("time `{t}` is not Unix seconds"));
+                return prom_error(
+                    StatusCode::BAD_REQUEST,
+                    "bad_data",
+                    format!("time `{t}` is not Unix seconds"),
+                );
             }
         },
         None => None,
@@ -264,7 +305,13 @@ async fn facade_query(
     if let Some(l) = labels.remove("lookback") {
         match parse_duration(&l) {
             Some(d) => req.lookback = Some(d),
-            None => return prom_error(StatusCode::BAD_REQUEST, "bad_data", format!("lookback `{l}` is not a duration")),
+            None => {
+                return prom_error(
+                    StatusCode::BAD_REQUEST,
+                    "bad_data",
+                    format!("lookback `{l}` is not a duration"),
+                );
+            }
         }
     }
     for key in ["start", "end"] {
@@ -272,7 +319,13 @@ async fn facade_query(
             match v.parse::<i64>() {
                 Ok(n) if key == "start" => req.start = Some(n),
                 Ok(n) => req.end = Some(n),
-                Err(_) => return prom_error(StatusCode::BAD_REQUEST, "bad_data", format!("{key} `{v}` is not Unix seconds")),
+                Err(_) => {
+                    return prom_error(
+                        StatusCode::BAD_REQUEST,
+                        "bad_data",
+                        format!("{key} `{v}` is not Unix seconds"),
+                    );
+                }
             }
         }
     }
@@ -297,7 +350,11 @@ async fn facade_query(
                     Verdict::Inconclusive => settings.facade_inconclusive_value,
                 }
             };
-            let name = if score { "canary_judge_score" } else { "canary_judge" };
+            let name = if score {
+                "canary_judge_score"
+            } else {
+                "canary_judge"
+            };
             vector(
                 json!({"__name__": name, "template": template.unwrap_or_default(), "verdict": verdict}),
                 value,
@@ -305,7 +362,9 @@ async fn facade_query(
         }
         Err(e) => {
             let (status, kind) = match &e {
-                JudgeError::Invalid(_) | JudgeError::UnknownTemplate(_) => (judge_status(&e), "bad_data"),
+                JudgeError::Invalid(_) | JudgeError::UnknownTemplate(_) => {
+                    (judge_status(&e), "bad_data")
+                }
                 JudgeError::Timeout(_) => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
                 _ => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             };
@@ -319,7 +378,11 @@ fn format_value(v: f64) -> String {
     if v.is_nan() {
         "NaN".into()
     } else if v.is_infinite() {
-        if v > 0.0 { "+Inf".into() } else { "-Inf".into() }
+        if v > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        }
     } else {
         format!("{v}")
     }
@@ -359,7 +422,12 @@ async fn analyze(AxState(state): AxState<Arc<State>>, headers: HeaderMap, body: 
     }
     let b: AnalyzeBody = match serde_json::from_slice(&body) {
         Ok(b) => b,
-        Err(e) => return json_error(StatusCode::BAD_REQUEST, format!("malformed request body: {e}")),
+        Err(e) => {
+            return json_error(
+                StatusCode::BAD_REQUEST,
+                format!("malformed request body: {e}"),
+            );
+        }
     };
     let config = match b.config {
         None => None,
@@ -375,7 +443,12 @@ async fn analyze(AxState(state): AxState<Arc<State>>, headers: HeaderMap, body: 
     let lookback = match b.lookback {
         Some(l) => match parse_duration(&l) {
             Some(d) => Some(d),
-            None => return json_error(StatusCode::BAD_REQUEST, format!("lookback `{l}` is not a duration (e.g. 10m)")),
+            None => {
+                return json_error(
+                    StatusCode::BAD_REQUEST,
+                    format!("lookback `{l}` is not a duration (e.g. 10m)"),
+                );
+            }
         },
         None => None,
     };
@@ -418,7 +491,10 @@ async fn version_doc() -> Response {
 
 async fn metrics(AxState(state): AxState<Arc<State>>) -> Response {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         state.metrics.encode(),
     )
         .into_response()

@@ -69,7 +69,11 @@ pub fn now() -> i64 {
 }
 
 /// Runs one analysis for a door (`door` labels the metrics).
-pub async fn judge(state: &Arc<State>, door: &'static str, req: JudgeRequest) -> Result<Judged, JudgeError> {
+pub async fn judge(
+    state: &Arc<State>,
+    door: &'static str,
+    req: JudgeRequest,
+) -> Result<Judged, JudgeError> {
     let cfg = state.config();
     let started = Instant::now();
     let _in_flight = state.metrics.in_flight_guard();
@@ -78,9 +82,11 @@ pub async fn judge(state: &Arc<State>, door: &'static str, req: JudgeRequest) ->
         Ok(r) => r,
         Err(_) => Err(JudgeError::Timeout(budget)),
     };
-    state
-        .metrics
-        .observe(door, result.as_ref().map(|j| j.report.verdict), started.elapsed());
+    state.metrics.observe(
+        door,
+        result.as_ref().map(|j| j.report.verdict),
+        started.elapsed(),
+    );
     if let Err(JudgeError::Unavailable(_) | JudgeError::Timeout(_)) = &result {
         state.metrics.prometheus_error();
     }
@@ -109,9 +115,9 @@ async fn run(cfg: &ServeConfig, req: JudgeRequest) -> Result<Judged, JudgeError>
     };
     let end = req.end.unwrap_or_else(now);
     let lookback = req.lookback.unwrap_or(cfg.settings.lookback);
-    let start = req
-        .start
-        .unwrap_or_else(|| end.saturating_sub(i64::try_from(lookback.as_secs()).unwrap_or(i64::MAX)));
+    let start = req.start.unwrap_or_else(|| {
+        end.saturating_sub(i64::try_from(lookback.as_secs()).unwrap_or(i64::MAX))
+    });
     if start > end {
         return Err(JudgeError::Invalid(format!(
             "window start {start} is after end {end}"
@@ -140,9 +146,7 @@ async fn run(cfg: &ServeConfig, req: JudgeRequest) -> Result<Judged, JudgeError>
 fn load_local(config: &AnalysisConfig) -> Result<SeriesSet, JudgeError> {
     crate::analysis::load_series(config, std::path::Path::new(".")).map_err(|e| {
         if e.is_data_source() {
-            JudgeError::Unavailable(format!(
-                "{e} (no `prometheus:` block in the server config)"
-            ))
+            JudgeError::Unavailable(format!("{e} (no `prometheus:` block in the server config)"))
         } else {
             JudgeError::Invalid(e.to_string())
         }

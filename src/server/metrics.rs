@@ -56,7 +56,9 @@ impl Metrics {
             analyses.clone(),
         );
         let latency = Family::<DoorLabels, Histogram>::new_with_constructor(|| {
-            Histogram::new([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0])
+            Histogram::new([
+                0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+            ])
         });
         registry.register(
             "analysis_duration_seconds",
@@ -70,7 +72,11 @@ impl Metrics {
             prometheus_errors.clone(),
         );
         let in_flight = Gauge::<i64, AtomicI64>::default();
-        registry.register("analyses_in_flight", "Analyses running now", in_flight.clone());
+        registry.register(
+            "analyses_in_flight",
+            "Analyses running now",
+            in_flight.clone(),
+        );
         Metrics {
             registry,
             analyses,

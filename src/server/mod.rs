@@ -92,12 +92,19 @@ impl State {
             Ok(g) => g,
             Err(poisoned) => poisoned.into_inner(),
         };
-        let key = (namespace.to_string(), name.to_string(), checksum.to_string());
+        let key = (
+            namespace.to_string(),
+            name.to_string(),
+            checksum.to_string(),
+        );
         if let Some(t) = starts.get(&key) {
             return *t;
         }
         if starts.len() >= MAX_REMEMBERED_STARTS
-            && let Some(oldest) = starts.iter().min_by_key(|(_, t)| **t).map(|(k, _)| k.clone())
+            && let Some(oldest) = starts
+                .iter()
+                .min_by_key(|(_, t)| **t)
+                .map(|(k, _)| k.clone())
         {
             starts.remove(&oldest);
         }
@@ -142,7 +149,10 @@ fn build_time() -> String {
         .parse::<i64>()
         .ok()
         .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_else(|| "unknown".into())
 }
 
@@ -173,7 +183,10 @@ pub enum ServeError {
 
 /// Runs the service until SIGTERM/SIGINT; 0 after a clean drain.
 pub fn main(args: ServeArgs) -> ExitCode {
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             tracing::error!(error = %e, "cannot start the async runtime");
@@ -211,8 +224,12 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     let grpc_listener = tokio::net::TcpListener::bind(&settings.grpc_addr)
         .await
         .map_err(|e| listen_err(&format!("gRPC listener {}", settings.grpc_addr), &e))?;
-    let http_local = http_listener.local_addr().map_err(|e| listen_err("HTTP", &e))?;
-    let grpc_local = grpc_listener.local_addr().map_err(|e| listen_err("gRPC", &e))?;
+    let http_local = http_listener
+        .local_addr()
+        .map_err(|e| listen_err("HTTP", &e))?;
+    let grpc_local = grpc_listener
+        .local_addr()
+        .map_err(|e| listen_err("gRPC", &e))?;
 
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     const JUDGE_SERVICE: &str = "canaryjudge.v1.Judge";
@@ -257,9 +274,9 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
             .timeout(settings.analysis_timeout + std::time::Duration::from_secs(1))
             .add_service(health_service)
             .add_service(reflection)
-            .add_service(grpc::pb::judge_server::JudgeServer::new(grpc::JudgeService::new(
-                state.clone(),
-            )))
+            .add_service(grpc::pb::judge_server::JudgeServer::new(
+                grpc::JudgeService::new(state.clone()),
+            ))
             .serve_with_incoming_shutdown(
                 tokio_stream::wrappers::TcpListenerStream::new(grpc_listener),
                 wait_stop(stop_rx.clone()),
@@ -322,7 +339,9 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     Ok(())
 }
 
-fn signal(kind: tokio::signal::unix::SignalKind) -> Result<tokio::signal::unix::Signal, ServeError> {
+fn signal(
+    kind: tokio::signal::unix::SignalKind,
+) -> Result<tokio::signal::unix::Signal, ServeError> {
     tokio::signal::unix::signal(kind).map_err(|e| ServeError::Listen {
         what: "signal handler".into(),
         message: e.to_string(),
@@ -336,7 +355,9 @@ fn reload(state: &State, path: &std::path::Path, overrides: &Overrides) {
             let n = new.templates.len();
             state.replace_config(new);
             tracing::warn!(templates = n, "config reloaded");
-            crate::cli::print_error(&format!("canary-judge serve: config reloaded ({n} templates)\n"));
+            crate::cli::print_error(&format!(
+                "canary-judge serve: config reloaded ({n} templates)\n"
+            ));
         }
         Err(e) => {
             tracing::error!(error = %e, "config reload rejected; previous config stays in force");
