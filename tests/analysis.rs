@@ -525,3 +525,14 @@ fn bundled_examples_give_their_documented_verdicts() {
     let early = example("checkout-early.yaml");
     assert_eq!(early.verdict, Verdict::Inconclusive, "{early:#?}");
 }
+
+#[test]
+fn readme_config_example_is_valid() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let start = readme.find("```yaml\n").expect("README has a yaml example") + "```yaml\n".len();
+    let len = readme[start..].find("```").unwrap();
+    let cfg = AnalysisConfig::from_yaml_str(&readme[start..start + len]).unwrap();
+    assert_eq!(cfg.metrics.len(), 4);
+    assert_eq!(cfg.scoring.group_weights.len(), 2);
+}

@@ -651,3 +651,50 @@ fn compare_bad_histograms_exit_2() {
         );
     }
 }
+
+#[test]
+fn simulate_is_seeded_and_prints_json() {
+    let args = [
+        "simulate",
+        "--rollouts",
+        "10",
+        "--looks",
+        "4",
+        "--seed",
+        "7",
+        "--json",
+    ];
+    let first = run(&args);
+    assert_eq!(code(&first), 0, "{}", stderr(&first));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&first)).expect("one JSON document");
+    assert_eq!(v["config"]["rollouts"], 10);
+    assert_eq!(v["config"]["looks"], 4);
+    assert_eq!(v["config"]["seed"], 7);
+    let rows = v["rows"].as_array().unwrap();
+    assert!(!rows.is_empty());
+    assert!(rows.iter().all(|r| {
+        r["fail_rate"]
+            .as_f64()
+            .is_some_and(|f| (0.0..=1.0).contains(&f))
+    }));
+    // Same seed, same numbers.
+    let second = run(&args);
+    assert_eq!(stdout(&first), stdout(&second));
+    let table = run(&["simulate", "--rollouts", "5", "--looks", "3"]);
+    assert_eq!(code(&table), 0);
+    assert!(stdout(&table).contains("msprt"));
+}
+
+#[test]
+fn simulate_rejects_bad_sizes() {
+    for args in [
+        vec!["simulate", "--rollouts", "0"],
+        vec!["simulate", "--looks", "-3"],
+        vec!["simulate", "--alpha", "1.5"],
+    ] {
+        let o = run(&args);
+        assert_eq!(code(&o), 2, "{args:?}");
+        assert!(stdout(&o).is_empty());
+        assert!(!stderr(&o).is_empty());
+    }
+}

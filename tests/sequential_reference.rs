@@ -12,7 +12,10 @@ use serde_json::Value;
 const TOLERANCE: f64 = 1e-9;
 
 fn load() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/sequential_reference.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/sequential_reference.json"
+    );
     let text = std::fs::read_to_string(path).unwrap();
     serde_json::from_str(&text).unwrap()
 }
@@ -43,7 +46,10 @@ fn check(case: &str, got: &Decision, want: &Value) -> f64 {
         match (want.get(field).and_then(Value::as_f64), value) {
             (Some(w), Some(g)) => {
                 let e = rel_err(g, w);
-                assert!(e <= TOLERANCE, "{case}: {field} = {g}, reference {w} (rel {e:e})");
+                assert!(
+                    e <= TOLERANCE,
+                    "{case}: {field} = {g}, reference {w} (rel {e:e})"
+                );
                 worst = worst.max(e);
             }
             (None, None) => {}
@@ -63,13 +69,19 @@ fn check(case: &str, got: &Decision, want: &Value) -> f64 {
                 .get(key)
                 .unwrap_or_else(|| panic!("{case}: extra `{key}` missing"));
             let e = rel_err(g, w);
-            assert!(e <= TOLERANCE, "{case}: extra {key} = {g}, reference {w} (rel {e:e})");
+            assert!(
+                e <= TOLERANCE,
+                "{case}: extra {key} = {g}, reference {w} (rel {e:e})"
+            );
             worst = worst.max(e);
         }
         // Quantile bounds: the finite ends must be exactly those of the reference.
         for key in got.extra.keys() {
             if key.starts_with("canary_") || key.starts_with("baseline_") {
-                assert!(extra.contains_key(key), "{case}: extra `{key}` not in the reference");
+                assert!(
+                    extra.contains_key(key),
+                    "{case}: extra `{key}` not in the reference"
+                );
             }
         }
     }
@@ -86,7 +98,12 @@ fn msprt_matches_reference() {
     let mut worst: f64 = 0.0;
     for case in data["msprt"].as_array().unwrap() {
         let params: MsprtParams = serde_json::from_value(case["params"].clone()).unwrap();
-        let d = msprt::compare(&floats(&case["canary"]), &floats(&case["baseline"]), &params).unwrap();
+        let d = msprt::compare(
+            &floats(&case["canary"]),
+            &floats(&case["baseline"]),
+            &params,
+        )
+        .unwrap();
         worst = worst.max(check(case["name"].as_str().unwrap(), &d, &case["expected"]));
     }
     println!("msprt: largest relative error {worst:e}");
@@ -112,8 +129,12 @@ fn quantile_samples_match_reference() {
     let mut worst: f64 = 0.0;
     for case in data["samples"].as_array().unwrap() {
         let params: QuantileParams = serde_json::from_value(case["params"].clone()).unwrap();
-        let d = quantile::compare_samples(&floats(&case["canary"]), &floats(&case["baseline"]), &params)
-            .unwrap();
+        let d = quantile::compare_samples(
+            &floats(&case["canary"]),
+            &floats(&case["baseline"]),
+            &params,
+        )
+        .unwrap();
         worst = worst.max(check(case["name"].as_str().unwrap(), &d, &case["expected"]));
     }
     println!("quantile samples: largest relative error {worst:e}");

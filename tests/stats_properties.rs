@@ -146,3 +146,61 @@ proptest! {
         prop_assert_eq!(hodges_lehmann(&x, &y), want);
     }
 }
+
+/// Timing at 10^4 points per arm (not a pass/fail check; run with
+/// `cargo test --release --test stats_properties -- --ignored --nocapture timing`).
+#[test]
+#[ignore]
+fn timing_at_ten_thousand_points() {
+    let mut seed = 42u64;
+    let mut uniform = || {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let x: Vec<f64> = (0..10_000).map(|_| 100.0 + 10.0 * uniform()).collect();
+    let y: Vec<f64> = (0..10_000).map(|_| 100.5 + 10.0 * uniform()).collect();
+    let xt: Vec<f64> = x.iter().map(|v| v.round()).collect();
+    let yt: Vec<f64> = y.iter().map(|v| v.round()).collect();
+    // Minimum over repetitions: robust to other processes preempting this one.
+    let time = |name: &str, f: &dyn Fn()| {
+        f();
+        let best = (0..30)
+            .map(|_| {
+                let start = std::time::Instant::now();
+                f();
+                start.elapsed().as_secs_f64()
+            })
+            .fold(f64::INFINITY, f64::min);
+        eprintln!("{name:<40} {:>9.3} ms (best of 30)", best * 1e3);
+    };
+    time("u_test (p only)", &|| {
+        u_test(&x, &y, Alternative::TwoSided, PValueMode::Auto, true).unwrap();
+    });
+    time("hodges_lehmann", &|| {
+        hodges_lehmann(&x, &y);
+    });
+    time("shift_interval_asymptotic 95%", &|| {
+        shift_interval_asymptotic(&x, &y, 0.95, Alternative::TwoSided, true).unwrap();
+    });
+    time("asymptotic_shift_estimate", &|| {
+        mann_whitney::asymptotic_shift_estimate(&x, &y, Alternative::TwoSided, true).unwrap();
+    });
+    time("compare strict (U, p, HL, 2 CIs)", &|| {
+        mann_whitney::compare(&x, &y, &MannWhitneyParams::default()).unwrap();
+    });
+    time("compare strict, heavy ties", &|| {
+        mann_whitney::compare(&xt, &yt, &MannWhitneyParams::default()).unwrap();
+    });
+    let kayenta = MannWhitneyParams {
+        rule: mann_whitney::DecisionRule::Kayenta,
+        ..MannWhitneyParams::default()
+    };
+    time("compare kayenta", &|| {
+        mann_whitney::compare(&x, &y, &kayenta).unwrap();
+    });
+    time("welch_test", &|| {
+        welch_test(&x, &y, Alternative::TwoSided, 0.95).unwrap();
+    });
+}

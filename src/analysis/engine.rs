@@ -299,3 +299,52 @@ fn judge(metric: &Metric, method: &MethodParams, data: &SeriesSet) -> Result<Jud
         _ => mismatch(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nan_strategy_on_values() {
+        let v = [1.0, f64::NAN, 3.0, f64::NEG_INFINITY];
+        assert_eq!(clean(&v, NanStrategy::Remove), vec![1.0, 3.0]);
+        assert_eq!(
+            clean(&v, NanStrategy::Replace(0.0)),
+            vec![1.0, 0.0, 3.0, 0.0]
+        );
+    }
+
+    #[test]
+    fn nan_strategy_on_counts_keeps_intervals_aligned() {
+        let c = CountSeries {
+            events: vec![1.0, f64::NAN, 3.0],
+            traffic: vec![10.0, 20.0, f64::NAN],
+        };
+        let removed = clean_counts(&c, NanStrategy::Remove).unwrap();
+        assert_eq!(removed.events, vec![1.0]);
+        assert_eq!(removed.traffic, vec![10.0]);
+        let replaced = clean_counts(&c, NanStrategy::Replace(0.0)).unwrap();
+        assert_eq!(replaced.events, vec![1.0, 0.0, 3.0]);
+        assert_eq!(replaced.traffic, vec![10.0, 20.0, 0.0]);
+        let short = CountSeries {
+            events: vec![1.0],
+            traffic: vec![],
+        };
+        assert!(clean_counts(&short, NanStrategy::Remove).is_err());
+    }
+
+    #[test]
+    fn no_data_detection() {
+        let zero_traffic = Prepared::Counts(CountSeries {
+            events: vec![0.0],
+            traffic: vec![0.0],
+        });
+        assert!(no_data_reason("canary", &zero_traffic).is_some());
+        let empty_hist = Prepared::Histogram(HistogramSeries {
+            bounds: vec![0.1, f64::INFINITY],
+            intervals: vec![vec![0.0, 0.0]],
+        });
+        assert!(no_data_reason("canary", &empty_hist).is_some());
+        assert!(no_data_reason("canary", &Prepared::Values(vec![1.0], None)).is_none());
+    }
+}

@@ -5,6 +5,7 @@
 
 mod analyze;
 mod compare;
+mod simulate;
 mod table;
 
 use clap::{Parser, Subcommand};
@@ -97,6 +98,8 @@ enum Command {
     Analyze(analyze::AnalyzeArgs),
     /// Compare two series files with one method.
     Compare(Box<compare::CompareArgs>),
+    /// Measure false-fail and detection rates of every method by simulation.
+    Simulate(simulate::SimulateArgs),
     /// Run as an Argo Rollouts metric-provider plugin (what Argo starts).
     Plugin,
     /// Run as a service: gRPC, Flagger webhooks, a Prometheus-API facade, health and metrics.
@@ -125,12 +128,14 @@ pub fn main() -> ExitCode {
                  or run by hand with a subcommand:\n\
                  \x20 canary-judge analyze CONFIG [--json]\n\
                  \x20 canary-judge compare --method METHOD --canary FILE --baseline FILE\n\
+                 \x20 canary-judge simulate [--rollouts N] [--looks L] [--seed S]\n\
                  Run `canary-judge --help` for more.\n"
             ));
             return Exit::Usage.into();
         }
         Some(Command::Analyze(args)) => analyze::run(&args),
         Some(Command::Compare(args)) => compare::run(&args),
+        Some(Command::Simulate(args)) => simulate::run(&args),
         Some(Command::Plugin) => return run_plugin_mode(),
         Some(Command::Serve(args)) => return crate::server::main(args),
     };

@@ -113,17 +113,10 @@ fn log_lr(cell: &Cell, r: f64, r0: f64) -> f64 {
     out - e * ((r * cell.pi + 1.0 - cell.pi) / (r0 * cell.pi + 1.0 - cell.pi)).ln()
 }
 
-/// Log of the grid-mixture e-process at a prefix for H0: r ≤ r0 (`upper = true`, alternatives
-/// r0·g) or H0: r ≥ r0 (`upper = false`, alternatives r0/g). Each product is a nonnegative
-/// supermartingale under its null because the binomial likelihood ratio is monotone in q.
-fn log_grid_e(cells: &[Cell], r0: f64, upper: bool) -> f64 {
-    let mut sums = [0.0; RATIO_GRID.len()];
-    for (s, g) in sums.iter_mut().zip(RATIO_GRID) {
-        let r = if upper { r0 * g } else { r0 / g };
-        *s = cells.iter().map(|c| log_lr(c, r, r0)).sum();
-    }
-    log_sum_exp_mean(&sums)
-}
+// The grid-mixture e-processes for H0: r ≤ r0 (`upper = true`, alternatives r0·g) and
+// H0: r ≥ r0 (`upper = false`, alternatives r0/g) are equal-weight averages over
+// RATIO_GRID of products of `log_lr`; each product is a nonnegative supermartingale
+// under its null because the binomial likelihood ratio is monotone in q.
 
 /// log of the regularized upper incomplete beta Q(a, b; x) = 1 − I_x(a, b), computed in log
 /// space by the Lentz continued fraction (Numerical Recipes 6.4 / DLMF 8.17.22) on whichever
@@ -325,8 +318,10 @@ pub fn compare(
     let mut log_e_max = 0.0_f64;
     let mut first_cross: Option<usize> = None;
     let mut first_fail: Option<usize> = None;
-    let mut r_upper = f64::INFINITY;
-    let mut r_lower = 0.0_f64;
+    // Rate-ratio bounds: the grid sums of the mirror-image processes at the current bound,
+    // updated in O(grid) per interval and re-solved only when that process rejects.
+    let mut upper = BoundTracker::new(false);
+    let mut lower = BoundTracker::new(true);
     for i in 0..n {
         let (ec, eb) = (canary.events[i], baseline.events[i]);
         let (nc, nb) = (canary.traffic[i], baseline.traffic[i]);
@@ -363,21 +358,13 @@ pub fn compare(
         {
             first_fail = Some(i + 1);
         }
-
         if ec + eb > 0.0 {
-            // The processes move only when events arrive. Each is monotone in r0 (see
-            // log_lr: the ratio grows with r0 for alternatives r0/g and falls for r0·g), so
-            // the bound improves at this look only if the old bound's process now rejects.
-            let hi = r_upper.min(R_MAX);
-            if log_grid_e(&cells, hi, false) >= log_threshold {
-                r_upper = root_in_log(&cells, R_MIN, hi, false, log_threshold);
-            }
-            let lo = r_lower.max(R_MIN);
-            if log_grid_e(&cells, lo, true) >= log_threshold {
-                r_lower = root_in_log(&cells, lo, R_MAX, true, log_threshold);
-            }
+            upper.push(&cells, log_threshold);
+            lower.push(&cells, log_threshold);
         }
     }
+    let r_upper = upper.bound;
+    let r_lower = lower.bound;
 
     let mut decision = Decision::new("count-sequential", Verdict::Inconclusive, "");
     decision.n_canary = ec_tot.round() as u64;
@@ -454,13 +441,131 @@ pub fn compare(
     Ok(decision)
 }
 
-/// The r0 in [lo, hi] at which the grid process crosses log(1/α), solved on log r0.
-/// For `upper = false` the process increases in r0 (root = smallest rejected r0); for
-/// `upper = true` it decreases (root = largest rejected r0).
-fn root_in_log(cells: &[Cell], lo: f64, hi: f64, upper: bool, log_threshold: f64) -> f64 {
+/// Value and slope in x = log r0 of the log grid e-process at a prefix; the slope of each product is Σ e_i·(q(r0) − q(r)), q(r) = rπ/(rπ + 1 − π),
+/// and the mixture's is the softmax-weighted average.
+fn log_grid_e_slope(cells: &[Cell], r0: f64, upper: bool) -> (f64, f64) {
+    let mut sums = [0.0; RATIO_GRID.len()];
+    let mut slopes = [0.0; RATIO_GRID.len()];
+    for c in cells {
+        let e = c.ec + c.eb;
+        if e == 0.0 {
+            continue;
+        }
+        let base = r0 * c.pi + 1.0 - c.pi;
+        let q0 = r0 * c.pi / base;
+        let log_base = base.ln();
+        for ((s, d), g) in sums.iter_mut().zip(slopes.iter_mut()).zip(RATIO_GRID) {
+            let (r, log_ratio) = if upper {
+                (r0 * g, g.ln())
+            } else {
+                (r0 / g, -g.ln())
+            };
+            let alt = r * c.pi + 1.0 - c.pi;
+            if c.ec > 0.0 {
+                *s += c.ec * log_ratio;
+            }
+            *s -= e * (alt.ln() - log_base);
+            *d += e * (q0 - r * c.pi / alt);
+        }
+    }
+    let m = sums.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let w: Vec<f64> = sums.iter().map(|s| (s - m).exp()).collect();
+    let total: f64 = w.iter().sum();
+    let value = m + (total / RATIO_GRID.len() as f64).ln();
+    let slope = w.iter().zip(&slopes).map(|(w, d)| w * d).sum::<f64>() / total;
+    (value, slope)
+}
+
+/// One side of the rate-ratio confidence sequence. `upper = false` tracks r_U (processes for
+/// H0: r ≥ r0, increasing in r0); `upper = true` tracks r_L (H0: r ≤ r0, decreasing in r0).
+/// The grid sums at the current bound are kept so that a new interval costs O(grid) unless
+/// the process at the bound now rejects, which moves the bound (running min / max).
+struct BoundTracker {
+    upper: bool,
+    bound: f64,
+    r0: f64,
+    sums: [f64; RATIO_GRID.len()],
+}
+
+impl BoundTracker {
+    fn new(upper: bool) -> Self {
+        BoundTracker {
+            upper,
+            bound: if upper { 0.0 } else { f64::INFINITY },
+            r0: if upper { R_MIN } else { R_MAX },
+            sums: [0.0; RATIO_GRID.len()],
+        }
+    }
+
+    /// Account for the newest cell (the last of `cells`) and move the bound if needed.
+    fn push(&mut self, cells: &[Cell], log_threshold: f64) {
+        let Some(cell) = cells.last() else {
+            return;
+        };
+        for (s, g) in self.sums.iter_mut().zip(RATIO_GRID) {
+            let r = if self.upper { self.r0 * g } else { self.r0 / g };
+            *s += log_lr(cell, r, self.r0);
+        }
+        if log_sum_exp_mean(&self.sums) < log_threshold {
+            return;
+        }
+        // The process at the current bound rejects: the new bound is the crossing point.
+        let root = solve_crossing(cells, self.r0, self.upper, log_threshold);
+        self.bound = root;
+        self.r0 = root;
+        for (s, g) in self.sums.iter_mut().zip(RATIO_GRID) {
+            let r = if self.upper { root * g } else { root / g };
+            *s = cells.iter().map(|c| log_lr(c, r, root)).sum();
+        }
+    }
+}
+
+/// The r0 at which the grid process crosses log(1/α), searching from `from` (where it
+/// rejects) towards R_MIN (`upper = false`) or R_MAX (`upper = true`). Newton's method in
+/// log r0 with a bisection safeguard inside the bracket; ends of the search range are returned
+/// as they are when the process still rejects there.
+fn solve_crossing(cells: &[Cell], from: f64, upper: bool, log_threshold: f64) -> f64 {
+    // g(x) increases in x = ±log r0, rejection is g ≥ 0.
     let sign = if upper { -1.0 } else { 1.0 };
-    let f = |lr: f64| sign * (log_grid_e(cells, lr.exp(), upper) - log_threshold);
-    super::msprt::solve_increasing(f, lo.ln(), hi.ln(), 1e-13).exp()
+    let g = |x: f64| -> (f64, f64) {
+        let (v, d) = log_grid_e_slope(cells, (sign * x).exp(), upper);
+        (v - log_threshold, sign * d)
+    };
+    let (far, near) = if upper {
+        (-R_MAX.ln(), -from.ln())
+    } else {
+        (R_MIN.ln(), from.ln())
+    };
+    let (g_far, _) = g(far);
+    if g_far >= 0.0 {
+        return (sign * far).exp();
+    }
+    let (mut lo, mut hi) = (far, near);
+    let mut x = near;
+    let (mut gx, mut dx) = g(x);
+    for _ in 0..200 {
+        if gx < 0.0 {
+            lo = x;
+        } else {
+            hi = x;
+        }
+        if hi - lo <= 1e-13 * (1.0 + hi.abs()) {
+            break;
+        }
+        let newton = if dx > 0.0 { x - gx / dx } else { f64::NAN };
+        let next = if newton > lo && newton < hi {
+            newton
+        } else {
+            0.5 * (lo + hi)
+        };
+        if (next - x).abs() <= 1e-14 * (1.0 + x.abs()) {
+            x = next;
+            break;
+        }
+        x = next;
+        (gx, dx) = g(x);
+    }
+    (sign * x).exp()
 }
 
 #[cfg(test)]

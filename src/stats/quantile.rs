@@ -425,8 +425,7 @@ fn histogram_counts(
                 ),
             });
         }
-        if let Some(j) = row.iter().position(|v| !v.is_finite()) {
-            let _ = j;
+        if row.iter().any(|v| !v.is_finite()) {
             return Err(StatsError::NonFinite { arm, index: i });
         }
         let mut prev = 0.0;
@@ -489,7 +488,7 @@ pub fn compare_histograms(
     }
     let last = bounds.len() - 1;
     for (j, w) in bounds.windows(2).enumerate() {
-        if !(w[0] < w[1]) || !w[0].is_finite() {
+        if w[0] >= w[1] || w[0].is_nan() || w[1].is_nan() || !w[0].is_finite() {
             return Err(StatsError::InvalidParameter {
                 name: "bounds",
                 why: format!(
