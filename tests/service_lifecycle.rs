@@ -388,3 +388,251 @@ async fn sigterm_during_load_drops_nothing_and_exits_zero() {
     };
     assert!(status.success(), "exit status {status:?}");
 }
+
+#[tokio::test]
+async fn http_bad_input_gets_a_4xx_naming_the_problem() {
+    let dir = tmpdir("badinput");
+    let cfg = format!("{INLINE}  incon:\n    metrics:\n      - {{name: m, method: mann-whitney, min_samples: 10, canary: {{values: [1, 2]}}, baseline: {{values: [1, 2]}}}}\n")
+        .replace("analysis_timeout: 3s", "analysis_timeout: 3s, max_body_bytes: 4096, inconclusive_status: 403");
+    let s = start(&write_config(&dir, &cfg), &[]);
+    let c = reqwest::Client::new();
+    let post = |path: &str, ct: &str, body: String| {
+        c.post(format!("{}{path}", s.http))
+            .header("content-type", ct)
+            .body(body)
+            .send()
+    };
+    let check = |r: reqwest::Response, status: u16, needle: &'static str| async move {
+        assert_eq!(r.status().as_u16(), status);
+        let version = r.headers().get("x-app-version").cloned();
+        let body = r.text().await.unwrap();
+        assert!(body.contains(needle), "{status}: {body}");
+        assert!(version.is_some(), "X-App-Version missing");
+    };
+    let json = "application/json";
+    check(
+        post("/v1/analyze", json, "{\"template\":".into())
+            .await
+            .unwrap(),
+        400,
+        "malformed request body",
+    )
+    .await;
+    check(
+        post("/v1/analyze", "text/plain", "{}".into())
+            .await
+            .unwrap(),
+        415,
+        "Content-Type must be application/json",
+    )
+    .await;
+    check(
+        post("/v1/analyze", json, " ".repeat(10_000)).await.unwrap(),
+        413,
+        "length limit",
+    )
+    .await;
+    check(
+        post("/v1/analyze", json, r#"{"template":"ghost"}"#.into())
+            .await
+            .unwrap(),
+        404,
+        "unknown template `ghost`",
+    )
+    .await;
+    check(
+        post(
+            "/v1/analyze",
+            json,
+            r#"{"template":"inline-pass","bogus":1}"#.into(),
+        )
+        .await
+        .unwrap(),
+        400,
+        "bogus",
+    )
+    .await;
+    check(
+        post(
+            "/v1/analyze",
+            json,
+            r#"{"config":{"metrics":[{"name":"x","method":"nope"}]}}"#.into(),
+        )
+        .await
+        .unwrap(),
+        400,
+        "config",
+    )
+    .await;
+    let hook = |meta: &str| {
+        format!(
+            r#"{{"name":"web","namespace":"shop","phase":"Progressing","checksum":"abc","metadata":{meta}}}"#
+        )
+    };
+    check(
+        post(
+            "/flagger/rollout",
+            json,
+            hook(r#"{"template":"inline-pass"}"#),
+        )
+        .await
+        .unwrap(),
+        200,
+        "pass",
+    )
+    .await;
+    check(
+        post(
+            "/flagger/rollout",
+            json,
+            hook(r#"{"template":"inline-fail"}"#),
+        )
+        .await
+        .unwrap(),
+        403,
+        "canary-judge fail",
+    )
+    .await;
+    // inconclusive_status: 403 in this config holds the rollout.
+    check(
+        post("/flagger/rollout", json, hook(r#"{"template":"incon"}"#))
+            .await
+            .unwrap(),
+        403,
+        "inconclusive",
+    )
+    .await;
+    check(
+        post("/flagger/rollout", json, hook(r#"{"x":"y"}"#))
+            .await
+            .unwrap(),
+        400,
+        "no `template` key",
+    )
+    .await;
+    check(
+        post(
+            "/flagger/pre-rollout",
+            json,
+            hook(r#"{"template":"ghost"}"#),
+        )
+        .await
+        .unwrap(),
+        404,
+        "ghost",
+    )
+    .await;
+    check(
+        post("/flagger/rollout", json, r#"{"name":"a"}"#.into())
+            .await
+            .unwrap(),
+        400,
+        "missing field `namespace`",
+    )
+    .await;
+    check(
+        post(
+            "/flagger/rollout",
+            json,
+            hook(r#"{"template":"inline-pass","lookback":"soon"}"#),
+        )
+        .await
+        .unwrap(),
+        400,
+        "lookback `soon`",
+    )
+    .await;
+    check(
+        post("/flagger/rollout", "text/xml", hook("{}"))
+            .await
+            .unwrap(),
+        415,
+        "Content-Type",
+    )
+    .await;
+    // Facade: Prometheus' error envelope, GET and form POST.
+    check(
+        c.get(format!("{}/api/v1/query?query=up", s.http))
+            .send()
+            .await
+            .unwrap(),
+        400,
+        "\"errorType\":\"bad_data\"",
+    )
+    .await;
+    check(
+        c.get(format!("{}/api/v1/query?query=vector(1)", s.http))
+            .send()
+            .await
+            .unwrap(),
+        200,
+        ",\"1\"]",
+    )
+    .await;
+    check(
+        post(
+            "/api/v1/query",
+            "application/x-www-form-urlencoded",
+            "query=canary_judge%7Btemplate%3D%22inline-fail%22%7D&time=1700000000".into(),
+        )
+        .await
+        .unwrap(),
+        200,
+        r#""value":[1700000000.0,"0"]"#,
+    )
+    .await;
+    check(
+        post("/api/v1/query", json, "{}".into()).await.unwrap(),
+        415,
+        "x-www-form-urlencoded",
+    )
+    .await;
+    check(
+        c.get(format!(
+            "{}/api/v1/query?query=canary_judge%7Btemplate%3D%22ghost%22%7D",
+            s.http
+        ))
+        .send()
+        .await
+        .unwrap(),
+        404,
+        "ghost",
+    )
+    .await;
+    check(
+        c.get(format!("{}/readyz", s.http)).send().await.unwrap(),
+        200,
+        "ready",
+    )
+    .await;
+    check(
+        c.get(format!("{}/livez", s.http)).send().await.unwrap(),
+        200,
+        "ok",
+    )
+    .await;
+    check(
+        c.get(format!("{}/version", s.http)).send().await.unwrap(),
+        200,
+        "\"commit\"",
+    )
+    .await;
+    check(
+        c.get(format!("{}/nope", s.http)).send().await.unwrap(),
+        404,
+        "no route for GET /nope",
+    )
+    .await;
+    let metrics = c
+        .get(format!("{}/metrics", s.http))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(r#"canary_judge_analyses_total{door="flagger-rollout",verdict="fail"} 1"#),
+        "{metrics}"
+    );
+}
