@@ -40,7 +40,7 @@ fn status(e: JudgeError) -> Status {
     match e {
         JudgeError::Invalid(_) => Status::invalid_argument(msg),
         JudgeError::UnknownTemplate(_) => Status::not_found(msg),
-        JudgeError::Unavailable(_) | JudgeError::ShuttingDown => Status::unavailable(msg),
+        JudgeError::Unavailable(_) => Status::unavailable(msg),
         JudgeError::Timeout(_) => Status::deadline_exceeded(msg),
     }
 }
@@ -107,9 +107,6 @@ impl pb::judge_server::Judge for JudgeService {
                 )
             }
             None => return Err(Status::invalid_argument("set `template` or `config`")),
-        }
-        if self.state.is_shutting_down() {
-            return Err(status(JudgeError::ShuttingDown));
         }
         let j = judge(&self.state, "grpc-analyze", req)
             .await

@@ -78,7 +78,7 @@ fn judge_status(e: &JudgeError) -> StatusCode {
     match e {
         JudgeError::Invalid(_) => StatusCode::BAD_REQUEST,
         JudgeError::UnknownTemplate(_) => StatusCode::NOT_FOUND,
-        JudgeError::Unavailable(_) | JudgeError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+        JudgeError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         JudgeError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
     }
 }
@@ -175,12 +175,6 @@ async fn flagger(
     let extra = lookback.unwrap_or(settings.webhook_lookback);
     let start = first_seen.saturating_sub(i64::try_from(extra.as_secs()).unwrap_or(0));
     tracing::info!(door, name = %payload.name, namespace = %payload.namespace, phase = %payload.phase, template, start, end, "flagger webhook");
-    if state.is_shutting_down() {
-        return text(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "canary-judge is shutting down",
-        );
-    }
     let req = JudgeRequest {
         template: Some(template),
         vars,

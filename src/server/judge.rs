@@ -55,9 +55,6 @@ pub enum JudgeError {
     /// The analysis ran out of time (HTTP 504, gRPC DeadlineExceeded).
     #[error("analysis did not finish within {0:?}")]
     Timeout(Duration),
-    /// The service is shutting down (HTTP 503, gRPC Unavailable).
-    #[error("service is shutting down")]
-    ShuttingDown,
 }
 
 /// Current Unix time in seconds.
