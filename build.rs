@@ -1,9 +1,12 @@
 //! Build script: records the git commit and build time for `canary-judge --version`,
-//! `/version` and the `X-App-Version` header, so a running binary can say what it is.
+//! `/version` and the `X-App-Version` header, so a running binary can say what it is; and
+//! compiles `proto/canaryjudge/v1/judge.proto` into the gRPC server code and the descriptor
+//! set served by reflection. protoc comes from the `protoc-bin-vendored` crate (or `PROTOC`),
+//! so a fresh machine needs nothing installed.
 
 use std::process::Command;
 
-fn main() {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     let commit = Command::new("git")
         .args(["rev-parse", "--short=12", "HEAD"])
         .output()
@@ -22,4 +25,16 @@ fn main() {
     println!("cargo:rustc-env=CANARY_JUDGE_BUILD_EPOCH={build_time}");
     println!("cargo:rerun-if-changed=.git/HEAD");
     println!("cargo:rerun-if-env-changed=SOURCE_DATE_EPOCH");
+
+    if std::env::var_os("PROTOC").is_none() {
+        // SAFETY: build scripts are single-threaded; nothing else reads the environment yet.
+        unsafe { std::env::set_var("PROTOC", protoc_bin_vendored::protoc_bin_path()?) };
+    }
+    let out = std::path::PathBuf::from(std::env::var("OUT_DIR")?);
+    tonic_prost_build::configure()
+        .build_client(true)
+        .file_descriptor_set_path(out.join("canaryjudge_v1_descriptor.bin"))
+        .compile_protos(&["proto/canaryjudge/v1/judge.proto"], &["proto"])?;
+    println!("cargo:rerun-if-changed=proto");
+    Ok(())
 }

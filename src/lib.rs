@@ -8,6 +8,7 @@ pub mod cli;
 pub mod gob;
 pub mod goplugin;
 pub mod guard;
+pub mod server;
 pub mod simulate;
 pub mod source;
 pub mod stats;

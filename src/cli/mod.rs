@@ -105,6 +105,8 @@ enum Command {
     Guard(guard::GuardArgs),
     /// Run as an Argo Rollouts metric-provider plugin (what Argo starts).
     Plugin,
+    /// Run as a service: gRPC, Flagger webhooks, a Prometheus-API facade, health and metrics.
+    Serve(crate::server::ServeArgs),
 }
 
 /// Runs the command line and returns the process exit status.
@@ -143,6 +145,7 @@ pub fn main() -> ExitCode {
         Some(Command::Simulate(args)) => simulate::run(&args),
         Some(Command::Guard(args)) => guard::run(&args),
         Some(Command::Plugin) => return run_plugin_mode(),
+        Some(Command::Serve(args)) => return crate::server::main(args),
     };
     match result {
         Ok(exit) => exit.into(),

@@ -1,0 +1,189 @@
+//! The service's config file: server settings, the Prometheus connection and the named
+//! analysis templates. Parsed and validated as a whole so a SIGHUP reload either swaps in a
+//! complete, working config or keeps the old one.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::analysis::AnalysisConfig;
+use crate::source::prometheus::duration::parse_duration;
+use crate::source::prometheus::{PrometheusConfig, PrometheusSource};
+
+/// Why a config file was rejected; the message names the file and the problem.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeConfigError {
+    /// The file could not be read.
+    #[error("cannot read config {path}: {source}")]
+    Io {
+        /// File path.
+        path: String,
+        /// OS error.
+        source: std::io::Error,
+    },
+    /// The YAML/JSON does not parse or a template does not validate.
+    #[error("config {path}: {message}")]
+    Invalid {
+        /// File path.
+        path: String,
+        /// Parser or validator message (names the field and line).
+        message: String,
+    },
+}
+
+/// Server settings (`server:` block); every field has a default.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case", default)]
+pub struct ServerSettings {
+    /// HTTP listen address (overridden by `--http-addr`).
+    pub http_addr: String,
+    /// gRPC listen address (overridden by `--grpc-addr`).
+    pub grpc_addr: String,
+    /// HTTP status a Flagger webhook answers for an inconclusive verdict (Flagger passes
+    /// ≤ 202 only, so 200 lets the rollout go on and 403 holds it).
+    pub inconclusive_status: u16,
+    /// Value the Prometheus facade returns for an inconclusive verdict (1 pass, 0 fail).
+    pub facade_inconclusive_value: f64,
+    /// Time budget of one analysis; well inside Flagger's 10 s webhook timeout.
+    #[serde(deserialize_with = "duration_or_zero")]
+    pub analysis_timeout: Duration,
+    /// Largest accepted request body.
+    pub max_body_bytes: usize,
+    /// Window length for stateless doors (`/v1/analyze`, facade, gRPC) without `start`.
+    #[serde(deserialize_with = "duration_or_zero")]
+    pub lookback: Duration,
+    /// Extra history before the first webhook call of a (namespace, name, checksum).
+    #[serde(deserialize_with = "duration_or_zero")]
+    pub webhook_lookback: Duration,
+    /// After SIGTERM, how long in-flight requests may take before the process exits.
+    #[serde(deserialize_with = "duration_or_zero")]
+    pub shutdown_grace: Duration,
+    /// After SIGTERM, how long to keep accepting requests (readiness already failing) so
+    /// load balancers notice before the listeners close.
+    #[serde(deserialize_with = "duration_or_zero")]
+    pub shutdown_delay: Duration,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        ServerSettings {
+            http_addr: "0.0.0.0:8080".into(),
+            grpc_addr: "0.0.0.0:9091".into(),
+            inconclusive_status: 200,
+            facade_inconclusive_value: 0.5,
+            analysis_timeout: Duration::from_secs(8),
+            max_body_bytes: 1 << 20,
+            lookback: Duration::from_secs(600),
+            webhook_lookback: Duration::from_secs(0),
+            shutdown_grace: Duration::from_secs(20),
+            shutdown_delay: Duration::from_secs(0),
+        }
+    }
+}
+
+/// A duration like `30s` or `1m`; unlike query steps, zero (`0`, `0s`) is allowed here.
+fn duration_or_zero<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let text = String::deserialize(d)?;
+    let t = text.trim();
+    if t.trim_end_matches(|c: char| c.is_ascii_alphabetic()) == "0" {
+        return Ok(Duration::ZERO);
+    }
+    parse_duration(t).ok_or_else(|| {
+        serde::de::Error::custom(format!(
+            "invalid duration {text:?}: expected e.g. 0s, 30s, 1m, 1h30m, 250ms"
+        ))
+    })
+}
+
+/// The whole file.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+struct ServeFile {
+    #[serde(default)]
+    server: ServerSettings,
+    #[serde(default)]
+    prometheus: Option<PrometheusConfig>,
+    #[serde(default)]
+    templates: BTreeMap<String, AnalysisConfig>,
+}
+
+/// A loaded, validated config with its Prometheus client built.
+pub struct ServeConfig {
+    /// Server settings.
+    pub settings: ServerSettings,
+    /// Prometheus client; `None` when no `prometheus:` block (only inline data then).
+    pub prometheus: Option<PrometheusSource>,
+    /// Named templates.
+    pub templates: BTreeMap<String, AnalysisConfig>,
+}
+
+/// Flag/env overrides applied on top of the file (on load and on every reload).
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--http-addr`.
+    pub http_addr: Option<String>,
+    /// `--grpc-addr`.
+    pub grpc_addr: Option<String>,
+    /// `--prometheus-url`.
+    pub prometheus_url: Option<String>,
+}
+
+impl ServeConfig {
+    /// Reads, parses and validates `path` (YAML or JSON), applies `overrides` and builds the
+    /// Prometheus client (which checks address, secrets and TLS files).
+    pub fn load(path: &Path, overrides: &Overrides) -> Result<Self, ServeConfigError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ServeConfigError::Io {
+            path: shown.clone(),
+            source: e,
+        })?;
+        Self::parse(&text, &shown, overrides)
+    }
+
+    /// Parses config text; `origin` names it in errors.
+    pub fn parse(
+        text: &str,
+        origin: &str,
+        overrides: &Overrides,
+    ) -> Result<Self, ServeConfigError> {
+        let invalid = |message: String| ServeConfigError::Invalid {
+            path: origin.to_string(),
+            message,
+        };
+        let file: ServeFile = serde_yaml_ng::from_str(text).map_err(|e| invalid(e.to_string()))?;
+        let mut settings = file.server;
+        if let Some(a) = &overrides.http_addr {
+            settings.http_addr = a.clone();
+        }
+        if let Some(a) = &overrides.grpc_addr {
+            settings.grpc_addr = a.clone();
+        }
+        if !(200..=599).contains(&settings.inconclusive_status) {
+            return Err(invalid(format!(
+                "server.inconclusive_status {} is not an HTTP status",
+                settings.inconclusive_status
+            )));
+        }
+        let prom_cfg = match (&overrides.prometheus_url, file.prometheus) {
+            (Some(url), Some(mut c)) => Some({
+                c.address = url.clone();
+                c
+            }),
+            (Some(url), None) => Some(PrometheusConfig::with_address(url.clone())),
+            (None, c) => c,
+        };
+        let prometheus = match prom_cfg {
+            Some(c) => {
+                Some(PrometheusSource::new(&c).map_err(|e| invalid(format!("prometheus: {e}")))?)
+            }
+            None => None,
+        };
+        Ok(ServeConfig {
+            settings,
+            prometheus,
+            templates: file.templates,
+        })
+    }
+}

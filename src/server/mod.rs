@@ -1,0 +1,369 @@
+//! `canary-judge serve`: the engine as a long-lived service shared by many rollouts. One
+//! process, two listeners: HTTP (Flagger webhooks, a Prometheus-API facade, JSON for Argo's
+//! `web` provider, health/version/metrics) and gRPC (`canaryjudge.v1.Judge`, health,
+//! reflection). Config reloads on SIGHUP (a broken file keeps the old one in force); SIGTERM
+//! turns readiness off, drains in-flight requests within the grace period and exits 0.
+
+pub mod config;
+pub mod facade;
+pub mod grpc;
+pub mod http;
+pub mod judge;
+pub mod metrics;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use config::{Overrides, ServeConfig};
+use metrics::Metrics;
+
+/// Most (namespace, name, checksum) analysis starts remembered; the oldest go first.
+const MAX_REMEMBERED_STARTS: usize = 10_000;
+
+/// Longest a readiness check waits for Prometheus.
+const READINESS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// `canary-judge serve` flags; each also reads an environment variable.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Config file: server settings, `prometheus:` and `templates:` (see examples/serve.yaml).
+    #[arg(long, env = "CANARY_JUDGE_CONFIG")]
+    pub config: PathBuf,
+    /// HTTP listen address HOST:PORT (overrides `server.http_addr`).
+    #[arg(long, env = "CANARY_JUDGE_HTTP_ADDR")]
+    pub http_addr: Option<String>,
+    /// gRPC listen address HOST:PORT (overrides `server.grpc_addr`).
+    #[arg(long, env = "CANARY_JUDGE_GRPC_ADDR")]
+    pub grpc_addr: Option<String>,
+    /// Prometheus base URL (overrides `prometheus.address`).
+    #[arg(long, env = "CANARY_JUDGE_PROMETHEUS_URL")]
+    pub prometheus_url: Option<String>,
+}
+
+/// Shared by every door: the current config (swapped whole on reload), metrics, the
+/// shutdown flag and the remembered webhook analysis starts.
+pub struct State {
+    config: RwLock<Arc<ServeConfig>>,
+    /// The service's metrics.
+    pub metrics: Metrics,
+    shutting_down: AtomicBool,
+    starts: Mutex<HashMap<(String, String, String), i64>>,
+}
+
+impl State {
+    /// State around a loaded config.
+    pub fn new(config: ServeConfig) -> Self {
+        State {
+            config: RwLock::new(Arc::new(config)),
+            metrics: Metrics::new(),
+            shutting_down: AtomicBool::new(false),
+            starts: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The config in force (a snapshot: a reload does not change a running analysis).
+    pub fn config(&self) -> Arc<ServeConfig> {
+        match self.config.read() {
+            Ok(g) => g.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    fn replace_config(&self, config: ServeConfig) {
+        let mut g = match self.config.write() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *g = Arc::new(config);
+    }
+
+    /// True once SIGTERM arrived.
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::SeqCst)
+    }
+
+    /// The first time this (namespace, name, checksum) was seen, recording `now` if never.
+    /// The checksum changes with every new revision, so a new rollout starts a new window.
+    pub fn remember_start(&self, namespace: &str, name: &str, checksum: &str, now: i64) -> i64 {
+        let mut starts = match self.starts.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let key = (
+            namespace.to_string(),
+            name.to_string(),
+            checksum.to_string(),
+        );
+        if let Some(t) = starts.get(&key) {
+            return *t;
+        }
+        if starts.len() >= MAX_REMEMBERED_STARTS
+            && let Some(oldest) = starts
+                .iter()
+                .min_by_key(|(_, t)| **t)
+                .map(|(k, _)| k.clone())
+        {
+            starts.remove(&oldest);
+        }
+        starts.insert(key, now);
+        now
+    }
+
+    /// Why the service is not ready, if it is not.
+    pub async fn readiness(&self) -> Result<(), String> {
+        if self.is_shutting_down() {
+            return Err("shutting down".into());
+        }
+        let cfg = self.config();
+        if let Some(p) = &cfg.prometheus {
+            // Bounded: a probe must answer fast even when Prometheus hangs.
+            match tokio::time::timeout(READINESS_TIMEOUT, p.ping()).await {
+                Ok(r) => r.map_err(|e| format!("Prometheus: {e}"))?,
+                Err(_) => {
+                    return Err(format!(
+                        "Prometheus {} did not answer within {READINESS_TIMEOUT:?}",
+                        p.address()
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `0.1.0 (commit abc, built 2026-...)` for the `X-App-Version` header.
+pub fn version_string() -> String {
+    format!(
+        "{} (commit {}, built {})",
+        env!("CARGO_PKG_VERSION"),
+        env!("CANARY_JUDGE_GIT_COMMIT"),
+        build_time()
+    )
+}
+
+fn build_time() -> String {
+    env!("CANARY_JUDGE_BUILD_EPOCH")
+        .parse::<i64>()
+        .ok()
+        .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// The `/version` document.
+pub fn version_json() -> serde_json::Value {
+    serde_json::json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "commit": env!("CANARY_JUDGE_GIT_COMMIT"),
+        "build_time": build_time(),
+    })
+}
+
+/// Why the service could not start or stopped badly.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The config did not load.
+    #[error(transparent)]
+    Config(#[from] config::ServeConfigError),
+    /// A listener could not bind or failed.
+    #[error("{what}: {message}")]
+    Listen {
+        /// Which listener.
+        what: String,
+        /// Cause.
+        message: String,
+    },
+}
+
+/// Runs the service until SIGTERM/SIGINT; 0 after a clean drain.
+pub fn main(args: ServeArgs) -> ExitCode {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start the async runtime");
+            return ExitCode::from(2);
+        }
+    };
+    match rt.block_on(run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            crate::cli::print_error(&format!("error: {e}\n"));
+            tracing::error!(error = %e, "serve failed");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The service itself (public so tests can run it in-process).
+pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
+    let overrides = Overrides {
+        http_addr: args.http_addr.clone(),
+        grpc_addr: args.grpc_addr.clone(),
+        prometheus_url: args.prometheus_url.clone(),
+    };
+    let cfg = ServeConfig::load(&args.config, &overrides)?;
+    let settings = cfg.settings.clone();
+    let state = Arc::new(State::new(cfg));
+
+    let listen_err = |what: &str, e: &dyn std::fmt::Display| ServeError::Listen {
+        what: what.to_string(),
+        message: e.to_string(),
+    };
+    let http_listener = tokio::net::TcpListener::bind(&settings.http_addr)
+        .await
+        .map_err(|e| listen_err(&format!("HTTP listener {}", settings.http_addr), &e))?;
+    let grpc_listener = tokio::net::TcpListener::bind(&settings.grpc_addr)
+        .await
+        .map_err(|e| listen_err(&format!("gRPC listener {}", settings.grpc_addr), &e))?;
+    let http_local = http_listener
+        .local_addr()
+        .map_err(|e| listen_err("HTTP", &e))?;
+    let grpc_local = grpc_listener
+        .local_addr()
+        .map_err(|e| listen_err("gRPC", &e))?;
+
+    let (health_reporter, health_service) = tonic_health::server::health_reporter();
+    const JUDGE_SERVICE: &str = "canaryjudge.v1.Judge";
+    let set_health = {
+        let reporter = health_reporter.clone();
+        move |serving: bool| {
+            let reporter = reporter.clone();
+            async move {
+                let s = if serving {
+                    tonic_health::ServingStatus::Serving
+                } else {
+                    tonic_health::ServingStatus::NotServing
+                };
+                reporter.set_service_status("", s).await;
+                reporter.set_service_status(JUDGE_SERVICE, s).await;
+            }
+        }
+    };
+    // Not serving until the first readiness check (in the loop below) says otherwise.
+    set_health(false).await;
+
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(grpc::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .map_err(|e| listen_err("gRPC reflection", &e))?;
+
+    // Shutdown: one watch flips both listeners into draining.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let wait_stop = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+
+    let app = http::router(state.clone());
+    let http_task = tokio::spawn(
+        axum::serve(http_listener, app)
+            .with_graceful_shutdown(wait_stop(stop_rx.clone()))
+            .into_future(),
+    );
+    let grpc_task = tokio::spawn(
+        tonic::transport::Server::builder()
+            .timeout(settings.analysis_timeout + std::time::Duration::from_secs(1))
+            .add_service(health_service)
+            .add_service(reflection)
+            .add_service(grpc::pb::judge_server::JudgeServer::new(
+                grpc::JudgeService::new(state.clone()),
+            ))
+            .serve_with_incoming_shutdown(
+                tokio_stream::wrappers::TcpListenerStream::new(grpc_listener),
+                wait_stop(stop_rx.clone()),
+            ),
+    );
+    tracing::info!(%http_local, %grpc_local, "canary-judge serve listening");
+    // One line on stderr so scripts and tests know the ports (listeners may use port 0).
+    crate::cli::print_error(&format!(
+        "canary-judge serve: http={http_local} grpc={grpc_local}\n"
+    ));
+
+    // Health follows readiness (Prometheus up/down) every few seconds.
+    let health_loop = {
+        let state = state.clone();
+        let set_health = set_health.clone();
+        tokio::spawn(async move {
+            loop {
+                let ready = state.readiness().await.is_ok();
+                if state.is_shutting_down() {
+                    break;
+                }
+                set_health(ready).await;
+                tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+            }
+        })
+    };
+
+    let mut hup = signal(tokio::signal::unix::SignalKind::hangup())?;
+    let mut term = signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut int = signal(tokio::signal::unix::SignalKind::interrupt())?;
+    loop {
+        tokio::select! {
+            _ = hup.recv() => reload(&state, &args.config, &overrides),
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+        }
+    }
+    tracing::info!("shutdown requested: readiness off, draining");
+    crate::cli::print_error("canary-judge serve: shutdown requested, draining\n");
+    state.shutting_down.store(true, Ordering::SeqCst);
+    health_loop.abort();
+    set_health(false).await;
+    let settings = state.config().settings.clone();
+    tokio::time::sleep(settings.shutdown_delay).await;
+    let _ = stop_tx.send(true);
+    let drained = tokio::time::timeout(settings.shutdown_grace, async {
+        let (h, g) = tokio::join!(http_task, grpc_task);
+        if let Ok(Err(e)) = h {
+            tracing::warn!(error = %e, "HTTP server ended with an error");
+        }
+        if let Ok(Err(e)) = g {
+            tracing::warn!(error = %e, "gRPC server ended with an error");
+        }
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(grace = ?settings.shutdown_grace, "grace period over; exiting with requests still open");
+    }
+    crate::cli::print_error("canary-judge serve: stopped\n");
+    Ok(())
+}
+
+fn signal(
+    kind: tokio::signal::unix::SignalKind,
+) -> Result<tokio::signal::unix::Signal, ServeError> {
+    tokio::signal::unix::signal(kind).map_err(|e| ServeError::Listen {
+        what: "signal handler".into(),
+        message: e.to_string(),
+    })
+}
+
+/// SIGHUP: load and validate the file; on any error keep the config in force.
+fn reload(state: &State, path: &std::path::Path, overrides: &Overrides) {
+    match ServeConfig::load(path, overrides) {
+        Ok(new) => {
+            let n = new.templates.len();
+            state.replace_config(new);
+            tracing::warn!(templates = n, "config reloaded");
+            crate::cli::print_error(&format!(
+                "canary-judge serve: config reloaded ({n} templates)\n"
+            ));
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "config reload rejected; previous config stays in force");
+            crate::cli::print_error(&format!(
+                "canary-judge serve: config reload rejected, previous config stays in force: {e}\n"
+            ));
+        }
+    }
+}
