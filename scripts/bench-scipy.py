@@ -15,8 +15,9 @@ What each Python side computes (the nearest reference for the Rust kernel):
                 everything mann_whitney::compare (strict rule) reports. O(mn) memory: skipped
                 at 10^6 per arm (10^12 differences, 8 TB).
   u_test        scipy.stats.mannwhitneyu two-sided only (against mann_whitney::u_test).
-  welch         scipy.stats.ttest_ind(equal_var=False) with .confidence_interval(0.95) and
-                (0.90) (the TOST interval welch::compare also computes).
+  welch         scipy.stats.ttest_ind(equal_var=False) two-sided with .confidence_interval(0.95),
+                a second ttest_ind for the harm side (`greater`), and the two TOST p-values
+                with scipy.stats.t.sf/cdf at the +-10 % band: everything welch::compare reports.
   msprt         numpy, vectorised over all looks: running means/variances by cumulative
                 sums, the one-sided normal-mixture log e-value at every look, the one-sided
                 radius by vectorised Newton on z^2/2 + log_ndtr(z) = c, running intersection.
@@ -178,18 +179,23 @@ def mw_rust(dec):
 
 
 # ------------------------------------------------------------------ Welch
-def welch_py(x, y):
+def welch_py(x, y, margin=0.1):
     r = stats.ttest_ind(x, y, equal_var=False)
     ci = r.confidence_interval(0.95)
-    ci90 = r.confidence_interval(0.90)
+    harm = stats.ttest_ind(x, y, equal_var=False, alternative="greater")
+    d = float(np.mean(x) - np.mean(y))
+    se = d / float(r.statistic)
+    band = margin * abs(float(np.mean(y)))
     return {"statistic": float(r.statistic), "p_value": float(r.pvalue), "df": float(r.df),
-            "ci_low": float(ci.low), "ci_high": float(ci.high),
-            "tost_low": float(ci90.low), "tost_high": float(ci90.high)}
+            "ci_low": float(ci.low), "ci_high": float(ci.high), "p_harm": float(harm.pvalue),
+            "tost_p_lower": float(stats.t.sf((d + band) / se, r.df)),
+            "tost_p_upper": float(stats.t.cdf((d - band) / se, r.df))}
 
 
 def welch_rust(dec):
     return {"statistic": dec["statistic"], "p_value": dec["p_value"], "df": dec["df"],
-            "ci_low": dec["ci_low"], "ci_high": dec["ci_high"]}
+            "ci_low": dec["ci_low"], "ci_high": dec["ci_high"], "p_harm": dec["extra"]["p_harm"],
+            "tost_p_lower": dec["extra"]["tost_p_lower"], "tost_p_upper": dec["extra"]["tost_p_upper"]}
 
 
 # ------------------------------------------------------------------ mSPRT (harm = increase)
@@ -350,7 +356,8 @@ def main():
     for n in SIZES:
         x, y = load(args.data, f"welch_{n}_canary"), load(args.data, f"welch_{n}_baseline")
         dec = rust[f"welch/{n}"]["decision"]
-        row("Welch t-test + 95 % and 90 % CIs", "welch", n, lambda: welch_py(x, y),
+        row("Welch t-test + CI + harm p + TOST", "welch", n,
+            lambda: welch_py(x, y, rust[f"welch/{n}"]["params"]["margin"]),
             welch_rust(dec), 1e-9)
         # the TOST interval is compared separately through extra keys when present
     for n in SIZES:
