@@ -736,6 +736,12 @@ impl Dd {
 /// Below this many pairwise differences they are materialised (faster for small samples).
 const MATERIALISE_LIMIT: usize = 1 << 14;
 
+/// Candidates left when a selection round stops sampling and selects directly. Small on
+/// purpose: a round (two O(m+n) counting walks, ~5× fewer candidates) costs less than
+/// gathering and partitioning 4·(m+n) candidates, which at 10^6 per arm would be 8·10^6
+/// values (64 MB) per order statistic.
+const FINAL_LIMIT: usize = 1 << 12;
+
 /// The sorted arms viewed as the implicit matrix D[i][j] = x_asc[i] − y_desc[j], which is
 /// non-decreasing along rows and columns.
 struct PairwiseDifferences {
@@ -829,7 +835,7 @@ impl PairwiseDifferences {
             let remaining = prefix[m];
             let excluded_left: usize = lo.iter().sum();
             let rank = k - excluded_left; // 1-based rank among the candidates
-            if remaining <= MATERIALISE_LIMIT.max(4 * (m + n)) {
+            if remaining <= FINAL_LIMIT {
                 let mut cand: Vec<f64> = Vec::with_capacity(remaining);
                 for i in 0..m {
                     cand.extend(y[lo[i]..hi[i]].iter().map(|&yj| x[i] - yj));
