@@ -73,12 +73,18 @@ prometheus:
   address: {{ $p.address | quote }}
   timeout: {{ $p.timeout | quote }}
   insecure_skip_verify: {{ $p.insecureSkipVerify }}
+  {{- with $p.headers }}
+  headers:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
   {{- if eq $a.type "bearer" }}
-  bearer_token_file: {{ printf "%s/%s" $dir $a.tokenKey | quote }}
+  bearer_token:
+    file: {{ printf "%s/%s" $dir $a.tokenKey | quote }}
   {{- else if eq $a.type "basic" }}
   basic_auth:
-    username_file: {{ printf "%s/%s" $dir $a.usernameKey | quote }}
-    password_file: {{ printf "%s/%s" $dir $a.passwordKey | quote }}
+    username: {{ required "prometheusAuth.username is required when prometheusAuth.type is basic" $a.username | quote }}
+    password:
+      file: {{ printf "%s/%s" $dir $a.passwordKey | quote }}
   {{- end }}
   {{- if and $a.existingSecret $a.caKey }}
   ca_file: {{ printf "%s/%s" $dir $a.caKey | quote }}
