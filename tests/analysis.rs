@@ -299,8 +299,9 @@ fn no_data_is_inconclusive_by_default_and_fails_with_must_have_data() {
             .reason
             .contains("canary series is empty")
     );
-    // One metric, all of it without data: the ≥ 50% rule scores 0.
-    assert_eq!(r.score, Some(0.0));
+    // One metric, all of it without data: the ≥ 50% rule makes the run inconclusive.
+    assert_eq!(r.score, None);
+    assert_eq!(r.verdict, Verdict::Inconclusive);
 
     let r = evaluate(&welch_config("    must_have_data: true\n"), &data);
     assert_eq!(r.metrics[0].outcome, MetricOutcome::NoData);

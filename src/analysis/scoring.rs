@@ -200,6 +200,13 @@ pub fn aggregate(metrics: &[MetricReport], config: &ScoringConfig) -> ScoreSumma
         if config.fail_on_mostly_no_data {
             return zero(reason);
         }
+        // A must-have-data metric without data is a failure, not a reason to wait.
+        if let Some(m) = active
+            .iter()
+            .find(|m| m.outcome == MetricOutcome::NoData && m.decision.verdict == Verdict::Fail)
+        {
+            return zero(format!("{reason}; `{}` must have data", m.name));
+        }
         return ScoreSummary {
             verdict: Verdict::Inconclusive,
             score: None,

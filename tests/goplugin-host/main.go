@@ -200,7 +200,16 @@ func main() {
 	out, err := os.ReadFile(stdoutLog)
 	want := regexp.MustCompile(`^1\|1\|unix\|` + regexp.QuoteMeta(addr) + `\|netrpc\|\n$`)
 	check("stdout-only-handshake", err == nil && want.Match(out), "stdout=%q", out)
-	check("no-yamux-errors", !strings.Contains(logs, "[ERR] yamux"), "host log (hclog + yamux logger) has no [ERR] yamux lines")
+	// The 2018 yamux host can log a write error on its own conn while Kill closes the session
+	// ("use of closed network connection": this process closed it, a host-side shutdown race);
+	// any other [ERR] yamux line (e.g. "aborted stream open") is a plugin fault.
+	yamuxErrors := 0
+	for _, line := range strings.Split(logs, "\n") {
+		if strings.Contains(line, "[ERR] yamux") && !strings.Contains(line, "use of closed network connection") {
+			yamuxErrors++
+		}
+	}
+	check("no-yamux-errors", yamuxErrors == 0, "host log (hclog + yamux logger) has %d [ERR] yamux lines besides the host's own close race", yamuxErrors)
 
 	if failed {
 		fmt.Println("RESULT: FAIL")
