@@ -26,6 +26,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed=.git/HEAD");
     println!("cargo:rerun-if-env-changed=SOURCE_DATE_EPOCH");
 
+    #[cfg(feature = "full")]
+    compile_proto()?;
+    Ok(())
+}
+
+/// Generates the gRPC code from `proto/`; only the `full` build has a service to serve it.
+#[cfg(feature = "full")]
+fn compile_proto() -> Result<(), Box<dyn std::error::Error>> {
     if std::env::var_os("PROTOC").is_none() {
         // SAFETY: build scripts are single-threaded; nothing else reads the environment yet.
         unsafe { std::env::set_var("PROTOC", protoc_bin_vendored::protoc_bin_path()?) };
