@@ -464,6 +464,19 @@ async fn http_bad_input_gets_a_4xx_naming_the_problem() {
         "config",
     )
     .await;
+    // A client's config may not make the server read its own files.
+    check(
+        post(
+            "/v1/analyze",
+            json,
+            r#"{"config":{"metrics":[{"name":"x","method":"welch","canary":{"file":"/etc/passwd"},"baseline":{"values":[1,2]}}]}}"#.into(),
+        )
+        .await
+        .unwrap(),
+        400,
+        "`file: /etc/passwd` is not accepted in a request's config",
+    )
+    .await;
     let hook = |meta: &str| {
         format!(
             r#"{{"name":"web","namespace":"shop","phase":"Progressing","checksum":"abc","metadata":{meta}}}"#

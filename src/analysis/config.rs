@@ -507,6 +507,18 @@ impl Metric {
 }
 
 impl ArmSpec {
+    /// Every series of this arm with the label errors use for it (`""` for the main series,
+    /// `traffic`, `events`, `histogram`), so callers can vet sources without loading them.
+    pub fn sources(&self) -> Vec<(&'static str, &SeriesSource)> {
+        match self {
+            ArmSpec::Values { series, traffic } => std::iter::once(("", series))
+                .chain(traffic.iter().map(|t| ("traffic", t)))
+                .collect(),
+            ArmSpec::Counts { events, traffic } => vec![("events", events), ("traffic", traffic)],
+            ArmSpec::Histogram(h) => vec![("histogram", h)],
+        }
+    }
+
     /// True when any series of this arm is a Prometheus `query`.
     pub fn has_queries(&self) -> bool {
         let q = |s: &SeriesSource| matches!(s, SeriesSource::Query(_));

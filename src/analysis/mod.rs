@@ -12,4 +12,7 @@ pub mod series;
 pub use config::{AnalysisConfig, ConfigError, MethodName, MethodParams, ScoringMode};
 pub use engine::{AnalysisReport, MetricOutcome, MetricReport, evaluate};
 pub use fetch::{FetchError, Fetched, fetch_detailed, fetch_series};
-pub use series::{AnalysisError, ArmData, MetricData, SeriesSet, load_config_file, load_series};
+pub use series::{
+    AnalysisError, ArmData, FileSource, MetricData, SeriesSet, check_files_within, file_sources,
+    load_config_file, load_series,
+};

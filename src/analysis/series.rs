@@ -164,6 +164,57 @@ pub fn load_series(config: &AnalysisConfig, base_dir: &Path) -> Result<SeriesSet
     Ok(set)
 }
 
+/// One `file:` source of a config: metric name, arm label (as in [`AnalysisError::Source`])
+/// and the path as written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileSource<'a> {
+    /// Metric name.
+    pub metric: &'a str,
+    /// `canary` or `baseline`, with the series (`canary.traffic`).
+    pub arm: String,
+    /// Path as written in the config.
+    pub path: &'a Path,
+}
+
+/// Every `file:` source in `config`, in config order. The service refuses them in configs a
+/// client sends (they would read the server's disk); the plugin confines them.
+pub fn file_sources(config: &AnalysisConfig) -> Vec<FileSource<'_>> {
+    let mut out = Vec::new();
+    for metric in &config.metrics {
+        let arms = std::iter::once(("canary", &metric.canary))
+            .chain(metric.baseline.as_ref().map(|b| ("baseline", b)));
+        for (arm, spec) in arms {
+            for (which, source) in spec.sources() {
+                if let SeriesSource::File(path) = source {
+                    out.push(FileSource {
+                        metric: &metric.name,
+                        arm: if which.is_empty() {
+                            arm.to_string()
+                        } else {
+                            format!("{arm}.{which}")
+                        },
+                        path,
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Fails on the first `file:` source that leaves `root` (see
+/// [`crate::source::confine_file`]), naming its metric and arm.
+pub fn check_files_within(config: &AnalysisConfig, root: &Path) -> Result<(), AnalysisError> {
+    for f in file_sources(config) {
+        crate::source::confine_file(root, f.path).map_err(|source| AnalysisError::Source {
+            metric: f.metric.to_string(),
+            arm: f.arm.clone(),
+            source,
+        })?;
+    }
+    Ok(())
+}
+
 fn load_arm(
     metric: &str,
     arm: &str,

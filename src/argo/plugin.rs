@@ -504,6 +504,8 @@ impl JudgePlugin {
     ) -> Result<(PluginConfig, AnalysisReport), PluginError> {
         let dir = self.data_dir()?;
         let config = resolve_config(metric)?;
+        analysis::check_files_within(&config.analysis, &dir)
+            .map_err(|e| PluginError::Data(e.to_string()))?;
         let outcome = catch_unwind(AssertUnwindSafe(|| match fetched {
             Some(f) => Ok(analysis::evaluate(&config.analysis, &f.series)),
             None => analysis::load_series(&config.analysis, &dir)
@@ -621,6 +623,8 @@ impl JudgePlugin {
         let analysis = config.analysis.clone();
         let vars = config.vars.clone();
         let dir = self.data_dir()?;
+        analysis::check_files_within(&analysis, &dir)
+            .map_err(|e| PluginError::Data(e.to_string()))?;
         let task = tokio::spawn(async move {
             fetch::fetch_detailed(&analysis, &source, start, end, &vars, &dir).await
         });

@@ -102,7 +102,20 @@ async fn run(cfg: &ServeConfig, req: JudgeRequest) -> Result<Judged, JudgeError>
             .get(name)
             .cloned()
             .ok_or_else(|| JudgeError::UnknownTemplate(name.clone()))?,
-        (None, Some(c)) => c,
+        (None, Some(c)) => {
+            // A client's config must not make the server read its own disk.
+            if let Some(f) = crate::analysis::file_sources(&c).first() {
+                return Err(JudgeError::Invalid(format!(
+                    "metric `{}` {}: `file: {}` is not accepted in a request's config (it \
+                     would be read from the server's disk); send `values` inline or name a \
+                     template from the server config",
+                    f.metric,
+                    f.arm,
+                    f.path.display()
+                )));
+            }
+            c
+        }
         (None, None) => {
             return Err(JudgeError::Invalid(
                 "no analysis named: give `template` (a name from the server config) or `config`"

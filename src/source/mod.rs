@@ -112,6 +112,31 @@ impl SeriesSource {
     }
 }
 
+/// Checks that the `file:` path `path` stays inside `root` before anything reads it. Front
+/// doors whose configs come from someone other than the operator (the Argo plugin reads
+/// AnalysisTemplates but runs as the controller) use it so a config cannot name
+/// `/var/run/secrets/...` or `../../etc/passwd`: only relative paths without `..` pass,
+/// and an existing file must still be under `root` once symlinks are resolved. A path that
+/// does not exist passes here and fails as unreadable when loaded.
+pub fn confine_file(root: &Path, path: &Path) -> Result<(), SourceError> {
+    use std::path::Component;
+    let outside = || SourceError::OutsideRoot {
+        path: path.display().to_string(),
+        root: root.display().to_string(),
+    };
+    if path
+        .components()
+        .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
+    {
+        return Err(outside());
+    }
+    let joined = root.join(path);
+    match (joined.canonicalize(), root.canonicalize()) {
+        (Ok(file), Ok(dir)) if !file.starts_with(&dir) => Err(outside()),
+        _ => Ok(()),
+    }
+}
+
 /// Why a series could not be loaded; every message names the file (and line) or the query.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
@@ -139,10 +164,56 @@ pub enum SourceError {
         /// What is wrong.
         why: String,
     },
+    /// A `file:` path that leaves the directory the caller may read from.
+    #[error(
+        "file {path} is outside the data directory {root}: only relative paths below it are read"
+    )]
+    OutsideRoot {
+        /// File path as given.
+        path: String,
+        /// The directory files must stay in.
+        root: String,
+    },
     /// A `query` source was configured but this build has no Prometheus client.
     #[error("Prometheus source not available in this build yet (query `{query}`)")]
     QueryUnavailable {
         /// The PromQL text.
         query: String,
     },
+}
+
+#[cfg(test)]
+mod confine_tests {
+    use super::{SourceError, confine_file};
+    use std::path::Path;
+
+    #[test]
+    fn relative_paths_below_the_root_pass_and_escapes_do_not() {
+        let root = std::env::temp_dir().join(format!("cj-confine-{}", std::process::id()));
+        let inside = root.join("data");
+        std::fs::create_dir_all(&inside).unwrap();
+        std::fs::write(inside.join("a.csv"), "1\n").unwrap();
+        std::os::unix::fs::symlink("/etc/hostname", inside.join("escape.csv")).unwrap();
+        std::os::unix::fs::symlink("a.csv", inside.join("alias.csv")).unwrap();
+
+        for ok in [
+            "data/a.csv",
+            "./data/a.csv",
+            "data/alias.csv",
+            "data/missing.csv",
+        ] {
+            assert!(confine_file(&root, Path::new(ok)).is_ok(), "{ok}");
+        }
+        for bad in [
+            "/etc/passwd",
+            "../x.csv",
+            "data/../../x.csv",
+            "data/escape.csv",
+        ] {
+            let e = confine_file(&root, Path::new(bad)).unwrap_err();
+            assert!(matches!(e, SourceError::OutsideRoot { .. }), "{bad}: {e}");
+            assert!(e.to_string().contains("outside the data directory"), "{e}");
+        }
+        std::fs::remove_dir_all(&root).unwrap();
+    }
 }

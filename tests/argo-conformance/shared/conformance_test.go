@@ -348,6 +348,10 @@ func TestConformance(t *testing.T) {
 			metric(json.RawMessage(`{"metrics":[{"name":"x","method":"bogus","canary":{"values":[1]}}]}`), "", ""), nil},
 		{"error_missing_series_file", "no-such-file.csv",
 			metric(json.RawMessage(`{"metrics":[{"name":"x","method":"welch","canary":{"file":"no-such-file.csv"},"baseline":{"values":[1,2]}}]}`), "", ""), nil},
+		{"error_file_outside_data_dir", "outside the data directory",
+			metric(json.RawMessage(`{"metrics":[{"name":"x","method":"welch","canary":{"file":"../../../../etc/passwd"},"baseline":{"values":[1,2]}}]}`), "", ""), nil},
+		{"error_absolute_file_path", "outside the data directory",
+			metric(json.RawMessage(`{"metrics":[{"name":"x","method":"welch","canary":{"file":"/etc/passwd"},"baseline":{"values":[1,2]}}]}`), "", ""), nil},
 		{"error_config_not_json", "not a JSON object", metric(json.RawMessage(`"just a string"`), "", ""), nil},
 		{"error_no_plugin_entry", "no provider.plugin entry", v1alpha1.Metric{Name: "judge"}, nil},
 		{"error_several_plugin_entries", "2 provider.plugin entries", v1alpha1.Metric{Name: "judge", Provider: v1alpha1.MetricProvider{
