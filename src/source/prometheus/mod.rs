@@ -7,6 +7,7 @@
 //! Times: `start`/`end` are Unix seconds (`i64`); returned timestamps are Unix seconds
 //! (`f64`, as the Prometheus API reports them).
 
+mod client;
 pub mod config;
 pub mod duration;
 pub mod error;
@@ -34,6 +35,8 @@ use series::QueryContext;
 
 /// A configured connection to one Prometheus-compatible API. Cheap to clone; holds no
 /// state besides the HTTP connection pool, so every evaluation recomputes from scratch.
+/// Building one is cheap too: the HTTP client (TLS roots, pool) is reused per thread for
+/// equal settings (see `client.rs`), so a source per measurement costs no reconnects.
 #[derive(Clone)]
 pub struct PrometheusSource {
     client: prometheus_http_query::Client,
@@ -150,31 +153,46 @@ impl PrometheusSource {
                 sensitive(&format!("Basic {}", base64(raw.as_bytes())), "basic auth")?,
             );
         }
-        let mut builder = reqwest::Client::builder()
-            .timeout(cfg.timeout)
-            .connect_timeout(cfg.timeout)
-            .default_headers(headers)
-            .user_agent(concat!("canary-judge/", env!("CARGO_PKG_VERSION")));
-        if let Some(path) = &cfg.ca_file {
-            let pem = std::fs::read(path).map_err(|e| {
+        let ca_pem = match &cfg.ca_file {
+            Some(path) => Some(std::fs::read(path).map_err(|e| {
                 config_error(format!("cannot read ca_file {}: {e}", path.display()))
-            })?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem)
-                .map_err(|e| config_error(format!("ca_file {} is not PEM: {e}", path.display())))?;
-            if certs.is_empty() {
-                return Err(config_error(format!(
-                    "ca_file {} holds no certificate",
-                    path.display()
-                )));
+            })?),
+            None => None,
+        };
+        let key = client::ClientKey {
+            timeout: cfg.timeout,
+            headers: headers
+                .iter()
+                .map(|(n, v)| (n.as_str().to_string(), v.as_bytes().to_vec()))
+                .collect(),
+            ca_pem: ca_pem.clone(),
+            insecure: cfg.insecure_skip_verify,
+        };
+        let http = client::get_or_build(key, || {
+            let mut builder = reqwest::Client::builder()
+                .timeout(cfg.timeout)
+                .connect_timeout(cfg.timeout)
+                .default_headers(headers)
+                .user_agent(concat!("canary-judge/", env!("CARGO_PKG_VERSION")));
+            if let (Some(pem), Some(path)) = (&ca_pem, &cfg.ca_file) {
+                let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
+                    config_error(format!("ca_file {} is not PEM: {e}", path.display()))
+                })?;
+                if certs.is_empty() {
+                    return Err(config_error(format!(
+                        "ca_file {} holds no certificate",
+                        path.display()
+                    )));
+                }
+                builder = builder.tls_certs_only(certs);
             }
-            builder = builder.tls_certs_only(certs);
-        }
-        if cfg.insecure_skip_verify {
-            builder = builder.tls_danger_accept_invalid_certs(true);
-        }
-        let http = builder
-            .build()
-            .map_err(|e| config_error(format!("cannot build HTTP client: {}", cause_chain(&e))))?;
+            if cfg.insecure_skip_verify {
+                builder = builder.tls_danger_accept_invalid_certs(true);
+            }
+            builder
+                .build()
+                .map_err(|e| config_error(format!("cannot build HTTP client: {}", cause_chain(&e))))
+        })?;
         let client = prometheus_http_query::Client::from(http, &cfg.address)
             .map_err(|e| config_error(format!("address {:?}: {e}", cfg.address)))?;
         Ok(PrometheusSource {
@@ -204,7 +222,7 @@ impl PrometheusSource {
                 || self.client.query("1").timeout(ms).get_raw(),
             )
             .await?;
-        let (_, kind) = result_type(&data);
+        let kind = result_type(&data);
         if kind != "scalar" {
             return Err(SourceError::UnexpectedResultType {
                 address: self.address.clone(),
@@ -272,7 +290,7 @@ impl PrometheusSource {
                 },
             )
             .await?;
-        let (value, kind) = result_type(&data);
+        let kind = result_type(&data);
         if kind != "matrix" {
             return Err(SourceError::UnexpectedResultType {
                 address: self.address.clone(),
@@ -281,7 +299,8 @@ impl PrometheusSource {
                 expected: "matrix",
             });
         }
-        let parsed: Data = serde_json::from_value(value).map_err(|e| SourceError::Garbage {
+        // Deserialised from the borrowed tree: no copy of the (possibly large) result.
+        let parsed = Data::deserialize(&data).map_err(|e| SourceError::Garbage {
             address: self.address.clone(),
             status: 200,
             cause: format!("matrix result does not parse: {e}"),
@@ -540,14 +559,12 @@ impl PrometheusSource {
     }
 }
 
-/// The `resultType` of an API `data` object (`"missing"` if absent), and the object itself.
-fn result_type(data: &serde_json::Value) -> (serde_json::Value, String) {
-    let kind = data
-        .get("resultType")
+/// The `resultType` of an API `data` object (`"missing"` if absent).
+fn result_type(data: &serde_json::Value) -> String {
+    data.get("resultType")
         .and_then(|v| v.as_str())
         .unwrap_or("missing")
-        .to_string();
-    (data.clone(), kind)
+        .to_string()
 }
 
 fn render_arm(arm: &ArmQuery, vars: &BTreeMap<String, String>) -> Result<ArmQuery, SourceError> {

@@ -1,0 +1,3 @@
+module canaryjudge.bench/rawclient
+
+go 1.24

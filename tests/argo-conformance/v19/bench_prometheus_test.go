@@ -1,0 +1,1 @@
+../shared/bench_prometheus_test.go
