@@ -41,9 +41,12 @@ def ghz(path, conns):
     codes = d.get("statusCodeDistribution") or {}
     failed = sum(v for k, v in codes.items() if k != "OK")
     # ghz's duration mode (-z) closes the connection while the last `conns` calls are in
-    # flight; those end as Unavailable "transport is closing". Not server errors: excluded
-    # from the error count (and from the timings: ghz reports only completed calls' latency).
-    closing = sum(v for k, v in (d.get("errorDistribution") or {}).items() if "transport is closing" in k)
+    # flight; those end as Unavailable "transport is closing" or, when the cancel wins the
+    # race, Canceled "the client connection is closing". Not server errors: at most `conns`
+    # of them are excluded from the error count (and from the timings: ghz reports only
+    # completed calls' latency).
+    closing = sum(v for k, v in (d.get("errorDistribution") or {}).items()
+                  if "transport is closing" in k or "client connection is closing" in k)
     cut = min(closing, conns)
     return {"rps": d["rps"], "p50": lat.get(50, float("nan")), "p99": lat.get(99, float("nan")),
             "errors": failed - cut, "n": d["count"] - cut, "cut_at_end": cut}
