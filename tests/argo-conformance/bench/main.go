@@ -60,6 +60,7 @@ const namespace = "argo-rollouts"
 type options struct {
 	startups, warmup, calls, rounds, conc, concCalls, points int
 	pinCPU                                                   int
+	keepDir                                                  bool
 }
 
 // subject is one plugin binary under test.
@@ -75,6 +76,7 @@ type subject struct {
 	concWall              time.Duration
 	rssIdle               int64
 	rssAfter, hwmAfter    int64
+	seqCPU                time.Duration // plugin CPU (user+sys) over the measured sequential calls
 	firstValue            string
 }
 
@@ -153,6 +155,7 @@ func main() {
 	flag.IntVar(&o.concCalls, "conc-calls", 20000, "calls in the concurrent phase")
 	flag.IntVar(&o.points, "points", 300, "inline canary points in the threshold config")
 	flag.IntVar(&o.pinCPU, "pin-plugin-cpu", -1, "move every plugin thread to this CPU after start (-1: no)")
+	flag.BoolVar(&o.keepDir, "keep-dir", false, "keep the working directory (plugin copies), e.g. for perf report")
 	flag.Parse()
 	if *cj == "" || *ref == "" {
 		fmt.Fprintln(os.Stderr, "usage: bench -canary-judge BIN -reference BIN [flags]")
@@ -174,7 +177,11 @@ func benchmark(o options, cjBin, refBin string) error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
+	if o.keepDir {
+		fmt.Fprintf(os.Stderr, "working directory (kept): %s\n", dir)
+	} else {
+		defer os.RemoveAll(dir)
+	}
 	if err := os.Chdir(dir); err != nil {
 		return err
 	}
@@ -271,6 +278,10 @@ func benchmark(o options, cjBin, refBin string) error {
 				}
 			}
 			lat := make([]time.Duration, o.calls)
+			cpu0, err := cpuTime(pids[s])
+			if err != nil {
+				return err
+			}
 			for i := range lat {
 				t0 := time.Now()
 				m := p.Run(s.run, s.metric)
@@ -279,6 +290,11 @@ func benchmark(o options, cjBin, refBin string) error {
 					return err
 				}
 			}
+			cpu1, err := cpuTime(pids[s])
+			if err != nil {
+				return err
+			}
+			s.seqCPU += cpu1 - cpu0
 			s.seqRoundP50 = append(s.seqRoundP50, pct(lat, 50))
 			s.seq = append(s.seq, lat...)
 		}
@@ -443,6 +459,27 @@ func rss(pid int) (int64, int64, error) {
 	return vmRSS, vmHWM, nil
 }
 
+// cpuTime is the user+system CPU time of pid (all its threads, live or ended) from
+// /proc/<pid>/stat, in clock ticks of 10 ms (USER_HZ is 100 on Linux).
+func cpuTime(pid int) (time.Duration, error) {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	s := string(raw)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	// After the comm: state(0) ppid(1) ... utime(11) stime(12).
+	if len(f) < 13 {
+		return 0, fmt.Errorf("short /proc/%d/stat", pid)
+	}
+	u, err1 := strconv.ParseInt(f[11], 10, 64)
+	k, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("bad utime/stime in /proc/%d/stat", pid)
+	}
+	return time.Duration(u+k) * 10 * time.Millisecond, nil
+}
+
 // pin moves every thread of pid to one CPU (threads it creates later inherit the mask).
 func pin(pid, cpu int) error {
 	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
@@ -500,6 +537,7 @@ func report(o options, s []*subject) {
 		fa, fb       float64
 		inverseRatio bool
 	}
+	perCall := func(x *subject) time.Duration { return x.seqCPU / time.Duration(max(1, len(x.seq))) }
 	tput := func(x *subject) float64 { return float64(len(x.conc)) / x.concWall.Seconds() }
 	rows := []row{
 		{what: fmt.Sprintf("start → usable (GetMetricPlugin), median of %d", o.startups), va: ms(pct(a.startInit, 50)), vb: ms(pct(b.startInit, 50)), fa: float64(pct(a.startInit, 50)), fb: float64(pct(b.startInit, 50))},
@@ -507,6 +545,7 @@ func report(o options, s []*subject) {
 		{what: "start → first Run done, median", va: ms(pct(a.startFirst, 50)), vb: ms(pct(b.startFirst, 50)), fa: float64(pct(a.startFirst, 50)), fb: float64(pct(b.startFirst, 50))},
 		{what: fmt.Sprintf("Run round trip p50 (%d × %d sequential)", o.rounds, o.calls), va: us(pct(a.seq, 50)), vb: us(pct(b.seq, 50)), fa: float64(pct(a.seq, 50)), fb: float64(pct(b.seq, 50))},
 		{what: "Run round trip p99", va: us(pct(a.seq, 99)), vb: us(pct(b.seq, 99)), fa: float64(pct(a.seq, 99)), fb: float64(pct(b.seq, 99))},
+		{what: "plugin CPU per sequential Run (user+sys)", va: us(perCall(a)), vb: us(perCall(b)), fa: float64(perCall(a)), fb: float64(perCall(b))},
 		{what: fmt.Sprintf("%d-way throughput (%d calls)", o.conc, o.concCalls), va: fmt.Sprintf("%.0f calls/s", tput(a)), vb: fmt.Sprintf("%.0f calls/s", tput(b)), fa: tput(a), fb: tput(b)},
 		{what: fmt.Sprintf("%d-way Run p99", o.conc), va: us(pct(a.conc, 99)), vb: us(pct(b.conc, 99)), fa: float64(pct(a.conc, 99)), fb: float64(pct(b.conc, 99))},
 		{what: "VmRSS after start (idle)", va: mib(a.rssIdle), vb: mib(b.rssIdle), fa: float64(a.rssIdle), fb: float64(b.rssIdle)},
