@@ -22,15 +22,20 @@ fn manifest_dir() -> PathBuf {
 /// Build the example (cheap when up to date) and return its path.
 fn example_bin() -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let exe = std::env::current_exe().unwrap();
+    // target/<profile>/deps/<test> → target/<profile>/examples/goplugin_echo; build the
+    // example in the same profile as this test (`cargo test --release` looks in release/).
+    let profile_dir = exe.parent().unwrap().parent().unwrap();
+    let mut args = vec!["build", "--quiet", "--example", "goplugin_echo"];
+    if profile_dir.file_name().is_some_and(|n| n == "release") {
+        args.push("--release");
+    }
     let status = Command::new(cargo)
-        .args(["build", "--quiet", "--example", "goplugin_echo"])
+        .args(&args)
         .current_dir(manifest_dir())
         .status()
         .expect("run cargo build --example");
     assert!(status.success(), "building the example failed");
-    let exe = std::env::current_exe().unwrap();
-    // target/<profile>/deps/<test> → target/<profile>/examples/goplugin_echo
-    let profile_dir = exe.parent().unwrap().parent().unwrap();
     let bin = profile_dir.join("examples").join("goplugin_echo");
     assert!(bin.exists(), "{} missing", bin.display());
     bin

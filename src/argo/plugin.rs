@@ -26,8 +26,10 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use serde::Deserialize;
 use serde_json::json;
 
+use crate::analysis::config::RawAnalysisConfig;
 use crate::analysis::fetch::{self, Fetched};
 use crate::analysis::{self, AnalysisConfig, AnalysisReport};
 use crate::gob::{GoTime, Schema, Value};
@@ -258,8 +260,15 @@ pub fn resolve_config(metric: &Metric) -> Result<PluginConfig, PluginError> {
         Some(v) => serde_json::from_value::<BTreeMap<String, String>>(v)
             .map_err(|e| config_err(format!("`vars` must map names to strings: {e}")))?,
     };
-    let text = serde_json::Value::Object(obj).to_string();
-    let analysis = AnalysisConfig::from_json_str(&text).map_err(|e| config_err(e.to_string()))?;
+    let rest = serde_json::Value::Object(obj);
+    // Fast path: read the shape straight from the parsed value (no second text round trip
+    // of every inline sample). On any shape error fall back to the text parser, whose
+    // messages name the field's path.
+    let parsed = match RawAnalysisConfig::deserialize(&rest) {
+        Ok(raw) => AnalysisConfig::validate(raw),
+        Err(_) => AnalysisConfig::from_json_str(&rest.to_string()),
+    };
+    let analysis = parsed.map_err(|e| config_err(e.to_string()))?;
     Ok(PluginConfig {
         key: key.clone(),
         analysis,
@@ -499,11 +508,10 @@ impl JudgePlugin {
     /// Judges `metric` now: config → series → engine, guarded against panics.
     fn judge(
         &self,
-        metric: &Metric,
+        config: &PluginConfig,
         fetched: Option<&Fetched>,
-    ) -> Result<(PluginConfig, AnalysisReport), PluginError> {
+    ) -> Result<AnalysisReport, PluginError> {
         let dir = self.data_dir()?;
-        let config = resolve_config(metric)?;
         analysis::check_files_within(&config.analysis, &dir)
             .map_err(|e| PluginError::Data(e.to_string()))?;
         let outcome = catch_unwind(AssertUnwindSafe(|| match fetched {
@@ -512,22 +520,24 @@ impl JudgePlugin {
                 .map(|series| analysis::evaluate(&config.analysis, &series)),
         }));
         match outcome {
-            Ok(Ok(report)) => Ok((config, report)),
+            Ok(Ok(report)) => Ok(report),
             Ok(Err(e)) => Err(PluginError::Data(e.to_string())),
             Err(panic) => Err(PluginError::Panic(panic_text(&panic))),
         }
     }
 
     /// Builds the measurement for a fresh judgement; `started` is the measurement's start,
-    /// `prior` the metadata of a held measurement (Resume) or empty (Run).
+    /// `prior` the metadata of a held measurement (Resume) or empty (Run). `config` is the
+    /// metric's resolved config (parsed once per call by the caller).
     fn measure(
         &self,
         metric: &Metric,
+        config: &PluginConfig,
         started: GoTime,
         prior: &BTreeMap<String, String>,
         fetched: Option<&Fetched>,
     ) -> Result<Measurement, PluginError> {
-        let (config, report) = self.judge(metric, fetched)?;
+        let report = self.judge(config, fetched)?;
         let result = verdict_json(&report);
         let phase = evaluate_result(
             &result,
@@ -550,7 +560,7 @@ impl JudgePlugin {
             metadata: BTreeMap::new(),
             resume_at: None,
         };
-        if let Some(hold) = config.hold
+        if let Some(hold) = config.hold.as_ref()
             && report.verdict == Verdict::Inconclusive
         {
             let deadline = prior
@@ -595,11 +605,10 @@ impl JudgePlugin {
     /// the HTTP stack becomes an error, and every query is bounded by the source's timeout.
     pub async fn prefetch(
         &self,
-        metric: &Metric,
+        config: &PluginConfig,
         run_started: Option<GoTime>,
         fallback_start: GoTime,
     ) -> Result<Option<Fetched>, PluginError> {
-        let config = resolve_config(metric)?;
         if !config.analysis.has_queries() {
             return Ok(None);
         }
@@ -643,11 +652,14 @@ impl JudgePlugin {
             Ok(a) => a,
             Err(e) => return error_measurement(started, None, &e.into()),
         };
-        let m = match self
-            .prefetch(&args.metric, args.analysis_run.started_at, started)
-            .await
-        {
-            Ok(f) => self.measure(&args.metric, started, &BTreeMap::new(), f.as_ref()),
+        let m = match resolve_config(&args.metric) {
+            Ok(config) => match self
+                .prefetch(&config, args.analysis_run.started_at, started)
+                .await
+            {
+                Ok(f) => self.measure(&args.metric, &config, started, &BTreeMap::new(), f.as_ref()),
+                Err(e) => Err(e),
+            },
             Err(e) => Err(e),
         };
         log_outcome(
@@ -668,11 +680,14 @@ impl JudgePlugin {
         };
         let held = &args.measurement;
         let started = held.started_at.unwrap_or_else(now);
-        let m = match self
-            .prefetch(&args.metric, args.analysis_run.started_at, started)
-            .await
-        {
-            Ok(f) => self.measure(&args.metric, started, &held.metadata, f.as_ref()),
+        let m = match resolve_config(&args.metric) {
+            Ok(config) => match self
+                .prefetch(&config, args.analysis_run.started_at, started)
+                .await
+            {
+                Ok(f) => self.measure(&args.metric, &config, started, &held.metadata, f.as_ref()),
+                Err(e) => Err(e),
+            },
             Err(e) => Err(e),
         };
         log_outcome(
@@ -695,7 +710,9 @@ impl JudgePlugin {
         let outcome = RunArgs::from_value(arg)
             .map_err(PluginError::from)
             .and_then(|args| {
-                let m = self.measure(&args.metric, started, &BTreeMap::new(), None);
+                let m = resolve_config(&args.metric).and_then(|config| {
+                    self.measure(&args.metric, &config, started, &BTreeMap::new(), None)
+                });
                 log_outcome(
                     "Run",
                     &args.analysis_run.namespace,
@@ -719,7 +736,8 @@ impl JudgePlugin {
         };
         let held = &args.measurement;
         let started = held.started_at.unwrap_or_else(now);
-        let m = self.measure(&args.metric, started, &held.metadata, None);
+        let m = resolve_config(&args.metric)
+            .and_then(|config| self.measure(&args.metric, &config, started, &held.metadata, None));
         log_outcome(
             "Resume",
             &args.analysis_run.namespace,
