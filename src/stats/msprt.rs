@@ -436,8 +436,8 @@ mod tests {
 
     #[test]
     fn warm_started_radius_matches_bracketed_solve() {
-        let alpha = 0.05;
-        for &(info, tau) in &[(0.01, 0.3), (3.0, 0.7), (1e4, 2.0), (1e9, 0.05)] {
+        let alpha = 0.05_f64;
+        for &(info, tau) in &[(0.01_f64, 0.3_f64), (3.0, 0.7), (1e4, 2.0), (1e9, 0.05)] {
             let rho = 1.0 / (tau * tau);
             let vr = info + rho;
             let c = (1.0 / alpha).ln() - 0.5 * (4.0 * rho / vr).ln();
