@@ -198,7 +198,7 @@ fn newton_one_sided(c: f64, z0: f64) -> Option<f64> {
             return None;
         }
         let next = z - step;
-        if !(next > 0.0) {
+        if next <= 0.0 {
             return None;
         }
         if step.abs() <= 4.0 * f64::EPSILON * next {
