@@ -147,6 +147,7 @@ fn export(n: usize, case: &Case, results: &mut BTreeMap<String, serde_json::Valu
             serde_json::json!({
                 "params": CountParams::default(),
                 "decision": counts::compare(c, b, &CountParams::default()).expect("counts"),
+                "e_process": counts::e_process(c, b, &CountParams::default()).expect("counts e-process"),
             }),
         ),
         (
@@ -238,6 +239,17 @@ fn kernels(crit: &mut Criterion) {
         }
         group.bench_with_input(BenchmarkId::from_parameter(n), case, |b, c| {
             b.iter(|| counts::compare(black_box(&c.counts.0), black_box(&c.counts.1), &cp))
+        });
+    }
+    group.finish();
+
+    let mut group = crit.benchmark_group("counts_e_process");
+    for (n, case) in &cases {
+        if *n >= 1_000_000 {
+            group.sample_size(10).sampling_mode(SamplingMode::Flat);
+        }
+        group.bench_with_input(BenchmarkId::from_parameter(n), case, |b, c| {
+            b.iter(|| counts::e_process(black_box(&c.counts.0), black_box(&c.counts.1), &cp))
         });
     }
     group.finish();

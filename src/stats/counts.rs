@@ -257,74 +257,19 @@ pub fn compare(
     baseline: &CountSeries,
     params: &CountParams,
 ) -> Result<Decision, StatsError> {
-    validate_params(params)?;
-    validate_arm("canary", canary)?;
-    validate_arm("baseline", baseline)?;
-    if canary.events.len() != baseline.events.len() {
-        return Err(StatsError::LengthMismatch {
-            canary: canary.events.len(),
-            baseline: baseline.events.len(),
-        });
-    }
-    let n = canary.events.len();
+    let Scan {
+        n,
+        ec_tot,
+        eb_tot,
+        nc_tot,
+        nb_tot,
+        log_e,
+        log_e_max,
+        first_fail,
+        r_upper,
+        r_lower,
+    } = scan(canary, baseline, params, true)?;
     let alpha = params.alpha;
-    let log_threshold = (1.0 / alpha).ln();
-
-    let mut cells: Vec<Cell> = Vec::with_capacity(n);
-    let (mut ec_tot, mut eb_tot, mut nc_tot, mut nb_tot) = (0.0, 0.0, 0.0, 0.0);
-    // Incremental grid sums for the Fail process in the varying-share mode (r0 = 1).
-    let mut fail_sums = [0.0; RATIO_GRID.len()];
-    let mut log_e = 0.0_f64;
-    let mut log_e_max = 0.0_f64;
-    let mut first_cross: Option<usize> = None;
-    let mut first_fail: Option<usize> = None;
-    // Rate-ratio bounds: the grid sums of the mirror-image processes at the current bound,
-    // updated in O(grid) per interval and re-solved only when that process rejects.
-    let mut upper = BoundTracker::new(false);
-    let mut lower = BoundTracker::new(true);
-    for i in 0..n {
-        let (ec, eb) = (canary.events[i], baseline.events[i]);
-        let (nc, nb) = (canary.traffic[i], baseline.traffic[i]);
-        ec_tot += ec;
-        eb_tot += eb;
-        nc_tot += nc;
-        nb_tot += nb;
-        let pi = match params.share {
-            Some(rho) => rho,
-            None if nc + nb > 0.0 => nc / (nc + nb),
-            // No traffic at all: no events either (validated), nothing to learn.
-            None => 0.5,
-        };
-        let cell = Cell { ec, eb, pi };
-        cells.push(cell);
-
-        log_e = match params.share {
-            Some(rho) => log_beta_mixture_one_sided(ec_tot, eb_tot, rho, params.prior_strength),
-            None => {
-                for (s, g) in fail_sums.iter_mut().zip(RATIO_GRID) {
-                    *s += log_lr(&cell, g, 1.0);
-                }
-                log_sum_exp_mean(&fail_sums)
-            }
-        };
-        log_e_max = log_e_max.max(log_e);
-        if first_cross.is_none() && log_e >= log_threshold {
-            first_cross = Some(i + 1);
-        }
-        if first_fail.is_none()
-            && first_cross.is_some()
-            && nc_tot >= params.min_requests
-            && nb_tot >= params.min_requests
-        {
-            first_fail = Some(i + 1);
-        }
-        if ec + eb > 0.0 {
-            upper.push(&cells, log_threshold);
-            lower.push(&cells, log_threshold);
-        }
-    }
-    let r_upper = upper.bound;
-    let r_lower = lower.bound;
 
     let mut decision = Decision::new("count-sequential", Verdict::Inconclusive, "");
     decision.n_canary = ec_tot.round() as u64;
@@ -401,21 +346,183 @@ pub fn compare(
     Ok(decision)
 }
 
-/// Value and slope in x = log r0 of the log grid e-process at a prefix; the slope of each product is Σ e_i·(q(r0) − q(r)), q(r) = rπ/(rπ + 1 − π),
-/// and the mixture's is the softmax-weighted average.
-fn log_grid_e_slope(cells: &[Cell], r0: f64, upper: bool) -> (f64, f64) {
-    let mut sums = [0.0; RATIO_GRID.len()];
-    let mut slopes = [0.0; RATIO_GRID.len()];
-    for c in cells {
+/// Everything one pass over the intervals produces.
+struct Scan {
+    n: usize,
+    ec_tot: f64,
+    eb_tot: f64,
+    nc_tot: f64,
+    nb_tot: f64,
+    log_e: f64,
+    log_e_max: f64,
+    first_fail: Option<usize>,
+    r_upper: f64,
+    r_lower: f64,
+}
+
+/// The e-process of [`compare`] without the rate-ratio confidence sequence: what a caller (or
+/// a benchmark against a vectorised numpy e-process) needs when only the Fail side matters.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct CountEProcess {
+    /// e-value at the last look (capped at e^700).
+    pub e_value: f64,
+    /// Largest e-value over all looks (capped at e^700).
+    pub e_max: f64,
+    /// Anytime-valid p-value min(1, 1/e_max).
+    pub p_value: f64,
+    /// Rate ratio (canary rate / baseline rate); NaN when undefined.
+    pub rate_ratio: f64,
+    /// First 1-based interval at which the e-process reached 1/α with enough traffic.
+    pub first_fail_look: Option<usize>,
+}
+
+/// The Fail-side e-process of [`compare`] alone (same validation, same numbers for
+/// `e_value`, `p_value` and the ratio), skipping the confidence-bound tracking that dominates
+/// `compare`'s cost on long series.
+pub fn e_process(
+    canary: &CountSeries,
+    baseline: &CountSeries,
+    params: &CountParams,
+) -> Result<CountEProcess, StatsError> {
+    let sc = scan(canary, baseline, params, false)?;
+    let rate_ratio = match params.share {
+        Some(rho) => (sc.ec_tot / rho) / (sc.eb_tot / (1.0 - rho)),
+        None => (sc.ec_tot / sc.nc_tot) / (sc.eb_tot / sc.nb_tot),
+    };
+    Ok(CountEProcess {
+        e_value: sc.log_e.min(700.0).exp(),
+        e_max: sc.log_e_max.min(700.0).exp(),
+        p_value: (-sc.log_e_max).exp().min(1.0),
+        rate_ratio,
+        first_fail_look: sc.first_fail,
+    })
+}
+
+fn scan(
+    canary: &CountSeries,
+    baseline: &CountSeries,
+    params: &CountParams,
+    with_bounds: bool,
+) -> Result<Scan, StatsError> {
+    validate_params(params)?;
+    validate_arm("canary", canary)?;
+    validate_arm("baseline", baseline)?;
+    if canary.events.len() != baseline.events.len() {
+        return Err(StatsError::LengthMismatch {
+            canary: canary.events.len(),
+            baseline: baseline.events.len(),
+        });
+    }
+    let n = canary.events.len();
+    let alpha = params.alpha;
+    let log_threshold = (1.0 / alpha).ln();
+
+    let mut cells: Vec<Cell> = Vec::with_capacity(n);
+    let (mut ec_tot, mut eb_tot, mut nc_tot, mut nb_tot) = (0.0, 0.0, 0.0, 0.0);
+    // Incremental grid sums for the Fail process in the varying-share mode (r0 = 1).
+    let mut fail_sums = [0.0; RATIO_GRID.len()];
+    let mut log_e = 0.0_f64;
+    let mut log_e_max = 0.0_f64;
+    let mut first_cross: Option<usize> = None;
+    let mut first_fail: Option<usize> = None;
+    // Rate-ratio bounds: the grid sums of the mirror-image processes at the current bound,
+    // updated in O(grid) per interval and re-solved only when that process rejects.
+    let mut upper = BoundTracker::new(false);
+    let mut lower = BoundTracker::new(true);
+    for i in 0..n {
+        let (ec, eb) = (canary.events[i], baseline.events[i]);
+        let (nc, nb) = (canary.traffic[i], baseline.traffic[i]);
+        ec_tot += ec;
+        eb_tot += eb;
+        nc_tot += nc;
+        nb_tot += nb;
+        let pi = match params.share {
+            Some(rho) => rho,
+            None if nc + nb > 0.0 => nc / (nc + nb),
+            // No traffic at all: no events either (validated), nothing to learn.
+            None => 0.5,
+        };
+        let cell = Cell { ec, eb, pi };
+        cells.push(cell);
+
+        log_e = match params.share {
+            Some(rho) => log_beta_mixture_one_sided(ec_tot, eb_tot, rho, params.prior_strength),
+            None => {
+                for (s, g) in fail_sums.iter_mut().zip(RATIO_GRID) {
+                    *s += log_lr(&cell, g, 1.0);
+                }
+                log_sum_exp_mean(&fail_sums)
+            }
+        };
+        log_e_max = log_e_max.max(log_e);
+        if first_cross.is_none() && log_e >= log_threshold {
+            first_cross = Some(i + 1);
+        }
+        if first_fail.is_none()
+            && first_cross.is_some()
+            && nc_tot >= params.min_requests
+            && nb_tot >= params.min_requests
+        {
+            first_fail = Some(i + 1);
+        }
+        if with_bounds && ec + eb > 0.0 {
+            upper.push(&cells, log_threshold);
+            lower.push(&cells, log_threshold);
+        }
+    }
+    Ok(Scan {
+        n,
+        ec_tot,
+        eb_tot,
+        nc_tot,
+        nb_tot,
+        log_e,
+        log_e_max,
+        first_fail,
+        r_upper: upper.bound,
+        r_lower: lower.bound,
+    })
+}
+
+/// Per-grid log e-process sums and their slopes in x = log r0 at one r0 (a prefix of cells
+/// folded in one by one), so the value and slope of the mixture come from [`GridSums::mix`].
+#[derive(Debug, Clone, Copy)]
+struct GridSums {
+    r0: f64,
+    upper: bool,
+    sums: [f64; RATIO_GRID.len()],
+    slopes: [f64; RATIO_GRID.len()],
+}
+
+impl GridSums {
+    fn new(r0: f64, upper: bool) -> Self {
+        GridSums {
+            r0,
+            upper,
+            sums: [0.0; RATIO_GRID.len()],
+            slopes: [0.0; RATIO_GRID.len()],
+        }
+    }
+
+    /// Fold in one cell: its log likelihood ratio of r = r0·g (`upper`) or r0/g against r0,
+    /// e_c·log(r/r0) − e·log((rπ + 1 − π)/(r0π + 1 − π)), and its slope in log r0,
+    /// e·(q(r0) − q(r)) with q(r) = rπ/(rπ + 1 − π).
+    fn add(&mut self, c: &Cell) {
         let e = c.ec + c.eb;
         if e == 0.0 {
-            continue;
+            return;
         }
+        let r0 = self.r0;
         let base = r0 * c.pi + 1.0 - c.pi;
         let q0 = r0 * c.pi / base;
         let log_base = base.ln();
-        for ((s, d), g) in sums.iter_mut().zip(slopes.iter_mut()).zip(RATIO_GRID) {
-            let (r, log_ratio) = if upper {
+        for ((s, d), g) in self
+            .sums
+            .iter_mut()
+            .zip(self.slopes.iter_mut())
+            .zip(RATIO_GRID)
+        {
+            let (r, log_ratio) = if self.upper {
                 (r0 * g, g.ln())
             } else {
                 (r0 / g, -g.ln())
@@ -428,32 +535,50 @@ fn log_grid_e_slope(cells: &[Cell], r0: f64, upper: bool) -> (f64, f64) {
             *d += e * (q0 - r * c.pi / alt);
         }
     }
-    let m = sums.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let w: Vec<f64> = sums.iter().map(|s| (s - m).exp()).collect();
-    let total: f64 = w.iter().sum();
-    let value = m + (total / RATIO_GRID.len() as f64).ln();
-    let slope = w.iter().zip(&slopes).map(|(w, d)| w * d).sum::<f64>() / total;
-    (value, slope)
+
+    fn over(cells: &[Cell], r0: f64, upper: bool) -> Self {
+        let mut out = GridSums::new(r0, upper);
+        cells.iter().for_each(|c| out.add(c));
+        out
+    }
+
+    /// Log of the equal-weight grid mixture and its slope in log r0 (the softmax-weighted
+    /// average of the per-grid slopes).
+    fn mix(&self) -> (f64, f64) {
+        let m = self.sums.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let mut w = [0.0; RATIO_GRID.len()];
+        for (w, s) in w.iter_mut().zip(&self.sums) {
+            *w = (s - m).exp();
+        }
+        let total: f64 = w.iter().sum();
+        let value = m + (total / RATIO_GRID.len() as f64).ln();
+        let slope = w.iter().zip(&self.slopes).map(|(w, d)| w * d).sum::<f64>() / total;
+        (value, slope)
+    }
 }
 
 /// One side of the rate-ratio confidence sequence. `upper = false` tracks r_U (processes for
 /// H0: r ≥ r0, increasing in r0); `upper = true` tracks r_L (H0: r ≤ r0, decreasing in r0).
-/// The grid sums at the current bound are kept so that a new interval costs O(grid) unless
-/// the process at the bound now rejects, which moves the bound (running min / max).
+/// The grid sums and slopes at the current bound and at the far end of the search range are
+/// kept up to date in O(grid) per interval, so an interval costs O(grid) unless the process
+/// at the bound now rejects, which moves the bound (running min / max) by a Newton search over
+/// all cells that starts from the known value and slope at the old bound.
 struct BoundTracker {
-    upper: bool,
     bound: f64,
-    r0: f64,
-    sums: [f64; RATIO_GRID.len()],
+    at_bound: GridSums,
+    at_far: GridSums,
 }
 
 impl BoundTracker {
     fn new(upper: bool) -> Self {
+        // The search runs from the bound towards the far end: R_MIN for r_U, R_MAX for r_L.
+        // exp(ln(·)) as the search works in log r0, so the far end is the same number the
+        // search would evaluate.
+        let far = if upper { R_MAX } else { R_MIN };
         BoundTracker {
-            upper,
             bound: if upper { 0.0 } else { f64::INFINITY },
-            r0: if upper { R_MIN } else { R_MAX },
-            sums: [0.0; RATIO_GRID.len()],
+            at_bound: GridSums::new(if upper { R_MIN } else { R_MAX }, upper),
+            at_far: GridSums::new(far.ln().exp(), upper),
         }
     }
 
@@ -462,47 +587,37 @@ impl BoundTracker {
         let Some(cell) = cells.last() else {
             return;
         };
-        for (s, g) in self.sums.iter_mut().zip(RATIO_GRID) {
-            let r = if self.upper { self.r0 * g } else { self.r0 / g };
-            *s += log_lr(cell, r, self.r0);
-        }
-        if log_sum_exp_mean(&self.sums) < log_threshold {
+        self.at_bound.add(cell);
+        self.at_far.add(cell);
+        if self.at_bound.mix().0 < log_threshold {
             return;
         }
         // The process at the current bound rejects: the new bound is the crossing point.
-        let root = solve_crossing(cells, self.r0, self.upper, log_threshold);
-        self.bound = root;
-        self.r0 = root;
-        for (s, g) in self.sums.iter_mut().zip(RATIO_GRID) {
-            let r = if self.upper { root * g } else { root / g };
-            *s = cells.iter().map(|c| log_lr(c, r, root)).sum();
-        }
+        self.at_bound = solve_crossing(cells, &self.at_bound, &self.at_far, log_threshold);
+        self.bound = self.at_bound.r0;
     }
 }
 
-/// The r0 at which the grid process crosses log(1/α), searching from `from` (where it
-/// rejects) towards R_MIN (`upper = false`) or R_MAX (`upper = true`). Newton's method in
-/// log r0 with a bisection safeguard inside the bracket; ends of the search range are returned
-/// as they are when the process still rejects there.
-fn solve_crossing(cells: &[Cell], from: f64, upper: bool, log_threshold: f64) -> f64 {
+/// The r0 at which the grid process over `cells` crosses log(1/α), searching from
+/// `from.r0` (where it rejects) towards R_MIN (`upper = false`) or R_MAX (`upper = true`);
+/// returns the sums at the crossing. Newton's method in x = ±log r0 with a bisection
+/// safeguard inside the bracket; the far end is returned as it is when the process still
+/// rejects there.
+fn solve_crossing(cells: &[Cell], from: &GridSums, far: &GridSums, log_threshold: f64) -> GridSums {
+    let upper = from.upper;
     // g(x) increases in x = ±log r0, rejection is g ≥ 0.
     let sign = if upper { -1.0 } else { 1.0 };
-    let g = |x: f64| -> (f64, f64) {
-        let (v, d) = log_grid_e_slope(cells, (sign * x).exp(), upper);
+    let g_of = |at: &GridSums| -> (f64, f64) {
+        let (v, d) = at.mix();
         (v - log_threshold, sign * d)
     };
-    let (far, near) = if upper {
-        (-R_MAX.ln(), -from.ln())
-    } else {
-        (R_MIN.ln(), from.ln())
-    };
-    let (g_far, _) = g(far);
-    if g_far >= 0.0 {
-        return (sign * far).exp();
+    if g_of(far).0 >= 0.0 {
+        return *far;
     }
-    let (mut lo, mut hi) = (far, near);
-    let mut x = near;
-    let (mut gx, mut dx) = g(x);
+    let (mut lo, mut hi) = (sign * far.r0.ln(), sign * from.r0.ln());
+    let mut at = *from;
+    let mut x = hi;
+    let (mut gx, mut dx) = g_of(&at);
     for _ in 0..200 {
         if gx < 0.0 {
             lo = x;
@@ -519,13 +634,14 @@ fn solve_crossing(cells: &[Cell], from: f64, upper: bool, log_threshold: f64) ->
             0.5 * (lo + hi)
         };
         if (next - x).abs() <= 1e-14 * (1.0 + x.abs()) {
-            x = next;
+            // Converged: x is within 1e-14 (relative) of the root; keep the sums at x.
             break;
         }
         x = next;
-        (gx, dx) = g(x);
+        at = GridSums::over(cells, (sign * x).exp(), upper);
+        (gx, dx) = g_of(&at);
     }
-    (sign * x).exp()
+    at
 }
 
 #[cfg(test)]
@@ -564,6 +680,28 @@ mod tests {
         assert_eq!(d.verdict, Verdict::Pass, "{}", d.reason);
         let ru = d.ci_high.unwrap();
         assert!(ru > 1.0 && ru < 1.2, "{ru}");
+    }
+
+    #[test]
+    fn e_process_alone_matches_compare() {
+        let n = 300;
+        let tc: Vec<f64> = (0..n).map(|i| 100.0 + (i % 13) as f64).collect();
+        let tb: Vec<f64> = (0..n).map(|i| 900.0 + (i % 7) as f64).collect();
+        let ec: Vec<f64> = (0..n).map(|i| ((i * 7) % 4) as f64).collect();
+        let eb: Vec<f64> = (0..n).map(|i| ((i * 5) % 19) as f64).collect();
+        for share in [None, Some(0.1)] {
+            let p = CountParams {
+                share,
+                ..CountParams::default()
+            };
+            let (c, b) = (series(&ec, &tc), series(&eb, &tb));
+            let d = compare(&c, &b, &p).unwrap();
+            let e = e_process(&c, &b, &p).unwrap();
+            assert_eq!(Some(e.e_value), d.e_value);
+            assert_eq!(Some(e.p_value), d.p_value);
+            assert_eq!(Some(e.e_max), d.extra.get("e_max").copied());
+            assert_eq!(Some(e.rate_ratio), d.effect);
+        }
     }
 
     #[test]

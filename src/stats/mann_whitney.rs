@@ -238,10 +238,13 @@ pub fn rank_pooled(canary: &[f64], baseline: &[f64]) -> Ranking {
 
 /// Ascending copy in `f64::total_cmp` order (callers have rejected NaN).
 ///
-/// Large inputs use an LSD radix sort on the order-preserving integer image of the floats
-/// (sign bit flipped for positives, all bits flipped for negatives — the same order as
-/// `total_cmp`), 11 bits per pass, skipping passes in which every key has the same digit.
-/// Measured ~3× faster than pdqsort at 10^4 points, which dominates the U test's cost.
+/// Large inputs are sorted on the order-preserving integer image of the floats (sign bit
+/// flipped for positives, all bits flipped for negatives — the same order as `total_cmp`) by
+/// one bucket pass: the key range [min, max] is cut into about len/4 buckets by the leading
+/// bits of key − min, keys are scattered into their buckets (counting sort), and each bucket
+/// is finished by insertion sort (pdqsort if a bucket holds more than 32 keys, so clustered
+/// data stay O(n log n)). Three passes over the data instead of the six of an 11-bit LSD radix
+/// sort; the result is the unique `total_cmp` order either way.
 fn sorted(values: &[f64]) -> Vec<f64> {
     if values.len() < 512 {
         let mut v = values.to_vec();
@@ -256,33 +259,51 @@ fn sorted(values: &[f64]) -> Vec<f64> {
         let b = if k >> 63 == 1 { k & !(1 << 63) } else { !k };
         f64::from_bits(b)
     };
-    let mut keys: Vec<u64> = values.iter().map(|&v| key(v)).collect();
-    let mut buffer = vec![0u64; keys.len()];
-    const BITS: u32 = 11;
-    const BUCKETS: usize = 1 << BITS;
-    let mut shift = 0u32;
-    while shift < 64 {
-        let mut counts = [0usize; BUCKETS];
-        for &k in &keys {
-            counts[((k >> shift) as usize) & (BUCKETS - 1)] += 1;
+    let (mut lo, mut hi) = (u64::MAX, 0u64);
+    for &v in values {
+        let k = key(v);
+        lo = lo.min(k);
+        hi = hi.max(k);
+    }
+    let span = hi - lo;
+    if span == 0 {
+        return values.to_vec();
+    }
+    let span_bits = 64 - span.leading_zeros();
+    // About four keys per bucket: 2^bucket_bits ≥ len/4.
+    let bucket_bits = (usize::BITS - (values.len() / 4).leading_zeros()).clamp(7, 20);
+    let shift = span_bits.saturating_sub(bucket_bits);
+    let buckets = ((span >> shift) as usize) + 1;
+    let mut starts = vec![0usize; buckets + 1];
+    for &v in values {
+        starts[((key(v) - lo) >> shift) as usize + 1] += 1;
+    }
+    for i in 1..starts.len() {
+        starts[i] += starts[i - 1];
+    }
+    let mut fill = starts.clone();
+    let mut keys = vec![0u64; values.len()];
+    for &v in values {
+        let k = key(v);
+        let b = ((k - lo) >> shift) as usize;
+        keys[fill[b]] = k;
+        fill[b] += 1;
+    }
+    for w in starts.windows(2) {
+        let bucket = &mut keys[w[0]..w[1]];
+        if bucket.len() > 32 {
+            bucket.sort_unstable();
+        } else {
+            for i in 1..bucket.len() {
+                let k = bucket[i];
+                let mut j = i;
+                while j > 0 && bucket[j - 1] > k {
+                    bucket[j] = bucket[j - 1];
+                    j -= 1;
+                }
+                bucket[j] = k;
+            }
         }
-        if counts.contains(&keys.len()) {
-            shift += BITS;
-            continue;
-        }
-        let mut offset = 0;
-        for c in counts.iter_mut() {
-            let here = *c;
-            *c = offset;
-            offset += here;
-        }
-        for &k in &keys {
-            let digit = ((k >> shift) as usize) & (BUCKETS - 1);
-            buffer[counts[digit]] = k;
-            counts[digit] += 1;
-        }
-        std::mem::swap(&mut keys, &mut buffer);
-        shift += BITS;
     }
     keys.into_iter().map(unkey).collect()
 }
@@ -1690,6 +1711,27 @@ mod tests {
         for d in [-50.0, -3.0, 0.0, 0.5, 12.0, 60.0] {
             assert_eq!(pd.count_above(d), all.iter().filter(|v| **v > d).count());
         }
+    }
+
+    #[test]
+    fn bucket_sort_handles_clusters_and_extremes() {
+        // A tight cluster (one bucket gets almost everything), a far outlier, and the
+        // extremes of the f64 range.
+        let mut v: Vec<f64> = (0..5000)
+            .map(|i| 1.0 + ((i * 7919) % 5000) as f64 * 1e-15)
+            .collect();
+        v.extend([1e300, -1e300, f64::MAX, f64::MIN, -0.0, 0.0, 3.0, 3.0, 3.0]);
+        let mut want = v.clone();
+        want.sort_unstable_by(f64::total_cmp);
+        let got = sorted(&v);
+        assert!(
+            got.iter()
+                .zip(&want)
+                .all(|(a, b)| a.to_bits() == b.to_bits())
+        );
+        assert_eq!(got.len(), want.len());
+        let same = vec![2.5; 600];
+        assert_eq!(sorted(&same), same);
     }
 
     #[test]

@@ -155,13 +155,58 @@ pub(crate) fn radius_two_sided(info: f64, tau: f64, alpha: f64) -> f64 {
 /// difference u reaches 1/α. In z = s/√(v+ρ) the equation is z²/2 + log Φ(z) = c with
 /// c = log(1/α) − ½·log(4ρ/(v+ρ)); the left side increases in z ≥ 0 and equals −log 2 at 0,
 /// and c > −log 2, so the root is positive and below sqrt(2(c + log 2)).
+#[cfg(test)]
 pub(crate) fn radius_one_sided(info: f64, tau: f64, alpha: f64) -> f64 {
+    radius_one_sided_from(info, tau, alpha, None).0
+}
+
+/// The one-sided half-width above, with an optional starting point for the root in z (the previous
+/// look's root, which moves little from look to look); returns the radius and the root z.
+///
+/// f(z) = z²/2 + log Φ(z) − c is increasing and convex for z ≥ 0: f′(z) = z + λ(z) with
+/// λ = φ/Φ, and f″ = 1 − λ(z + λ) > 0 because 0 < λ(z + λ) < 1 (Sampford 1953). So Newton's
+/// method converges monotonically after its first step from any start, typically in 2–4 steps
+/// from the previous root; the regula-falsi bracket search is the fallback if it does not
+/// settle (it never should).
+pub(crate) fn radius_one_sided_from(
+    info: f64,
+    tau: f64,
+    alpha: f64,
+    start: Option<f64>,
+) -> (f64, f64) {
     let rho = 1.0 / (tau * tau);
     let vr = info + rho;
     let c = (1.0 / alpha).ln() - 0.5 * (4.0 * rho / vr).ln();
     let hi = (2.0 * (c + std::f64::consts::LN_2)).sqrt() + 1.0;
-    let z = solve_increasing(|z| 0.5 * z * z + log_ndtr(z) - c, 0.0, hi, 1e-15);
-    z * vr.sqrt() / info
+    let z = newton_one_sided(c, start.filter(|z| *z > 0.0 && *z < hi).unwrap_or(hi))
+        .unwrap_or_else(|| solve_increasing(|z| 0.5 * z * z + log_ndtr(z) - c, 0.0, hi, 1e-15));
+    (z * vr.sqrt() / info, z)
+}
+
+/// Newton iteration for z²/2 + log Φ(z) = c from `z0`; None if it leaves z > 0 or does not
+/// reach a step of a few ulps within 60 iterations.
+fn newton_one_sided(c: f64, z0: f64) -> Option<f64> {
+    const INV_SQRT_2PI: f64 = 0.398_942_280_401_432_7;
+    let mut z = z0;
+    for _ in 0..60 {
+        let log_phi_cdf = log_ndtr(z);
+        let f = 0.5 * z * z + log_phi_cdf - c;
+        // λ(z) = φ(z)/Φ(z) = exp(−z²/2 − log Φ(z))/√(2π).
+        let lambda = (-0.5 * z * z - log_phi_cdf).exp() * INV_SQRT_2PI;
+        let step = f / (z + lambda);
+        if !step.is_finite() {
+            return None;
+        }
+        let next = z - step;
+        if next <= 0.0 {
+            return None;
+        }
+        if step.abs() <= 4.0 * f64::EPSILON * next {
+            return Some(next);
+        }
+        z = next;
+    }
+    None
 }
 
 /// Running sums for mean and variance (Welford 1962), so each look costs O(1).
@@ -264,6 +309,7 @@ pub fn compare(
     let mut hi_star = f64::INFINITY;
     let mut last: Option<(f64, f64)> = None; // (d, I) at the last informative look
     let mut looks = 0usize;
+    let mut z_prev: Option<f64> = None; // root of the previous look's one-sided radius
     for t in 1..=n {
         wx.push(canary[t - 1]);
         wy.push(baseline[t - 1]);
@@ -278,15 +324,14 @@ pub fn compare(
         }
         let info = 1.0 / var_d;
         let d = wx.mean - wy.mean;
+        let mut one_sided_radius = || {
+            let (radius, z) = radius_one_sided_from(info, tau, alpha, z_prev);
+            z_prev = Some(z);
+            radius
+        };
         let (le, radius) = match params.harm {
-            Harm::Increase => (
-                log_e_one_sided(d, info, tau),
-                radius_one_sided(info, tau, alpha),
-            ),
-            Harm::Decrease => (
-                log_e_one_sided(-d, info, tau),
-                radius_one_sided(info, tau, alpha),
-            ),
+            Harm::Increase => (log_e_one_sided(d, info, tau), one_sided_radius()),
+            Harm::Decrease => (log_e_one_sided(-d, info, tau), one_sided_radius()),
             Harm::Either => (
                 log_e_two_sided(d, info, tau),
                 radius_two_sided(info, tau, alpha),
@@ -387,6 +432,33 @@ mod tests {
         let u = radius_one_sided(info, tau, alpha);
         let le = log_e_one_sided(u, info, tau);
         assert!((le - (1.0 / alpha).ln()).abs() < 1e-10, "{le}");
+    }
+
+    #[test]
+    fn warm_started_radius_matches_bracketed_solve() {
+        let alpha = 0.05_f64;
+        for &(info, tau) in &[(0.01_f64, 0.3_f64), (3.0, 0.7), (1e4, 2.0), (1e9, 0.05)] {
+            let rho = 1.0 / (tau * tau);
+            let vr = info + rho;
+            let c = (1.0 / alpha).ln() - 0.5 * (4.0 * rho / vr).ln();
+            let hi = (2.0 * (c + std::f64::consts::LN_2)).sqrt() + 1.0;
+            let z_ref = solve_increasing(|z| 0.5 * z * z + log_ndtr(z) - c, 0.0, hi, 1e-15);
+            for start in [
+                None,
+                Some(1e-3),
+                Some(z_ref * 0.5),
+                Some(z_ref * 1.5),
+                Some(50.0),
+            ] {
+                let (r, z) = radius_one_sided_from(info, tau, alpha, start);
+                assert!(
+                    (z - z_ref).abs() <= 2e-15 * z_ref,
+                    "{info} {tau} {start:?}: {z} {z_ref}"
+                );
+                let r_ref = z_ref * vr.sqrt() / info;
+                assert!((r - r_ref).abs() <= 4e-15 * r_ref, "{r} {r_ref}");
+            }
+        }
     }
 
     #[test]
