@@ -100,11 +100,28 @@ fn write_config(dir: &std::path::Path, text: &str) -> std::path::PathBuf {
     p
 }
 
-fn tmpdir(name: &str) -> std::path::PathBuf {
+/// A scratch directory for one test, removed when the test ends (declared before the
+/// server, so it outlives it).
+struct TmpDir(std::path::PathBuf);
+
+impl std::ops::Deref for TmpDir {
+    type Target = std::path::Path;
+    fn deref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TmpDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn tmpdir(name: &str) -> TmpDir {
     let d = std::env::temp_dir().join(format!("cj-service-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
-    d
+    TmpDir(d)
 }
 
 #[tokio::test]
