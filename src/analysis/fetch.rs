@@ -11,8 +11,6 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::pin::Pin;
-use std::task::Poll;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -200,7 +198,7 @@ pub async fn fetch_detailed(
     // server. The first error in config order wins, as with one-by-one fetching.
     let query_metrics: Vec<&Metric> = config.metrics.iter().filter(|m| m.has_queries()).collect();
     for chunk in query_metrics.chunks(MAX_METRICS_IN_FLIGHT) {
-        let results = join_all(
+        let results = futures_util::future::join_all(
             chunk
                 .iter()
                 .map(|m| fetch_metric(m, source, start, end, vars)),
@@ -217,31 +215,6 @@ pub async fn fetch_detailed(
 
 /// Metrics fetched concurrently; each sends up to four queries (two arms × events/traffic).
 const MAX_METRICS_IN_FLIGHT: usize = 8;
-
-/// Runs every future to completion concurrently on the current task and returns their
-/// outputs in input order (a dependency-free `join_all`; the sets here are small).
-async fn join_all<F: Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
-    let mut futures: Vec<Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
-    let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (f, out) in futures.iter_mut().zip(outputs.iter_mut()) {
-            if out.is_none() {
-                match f.as_mut().poll(cx) {
-                    Poll::Ready(v) => *out = Some(v),
-                    Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            Poll::Pending
-        } else {
-            Poll::Ready(())
-        }
-    })
-    .await;
-    outputs.into_iter().flatten().collect()
-}
 
 /// A copy of `config` holding only the metrics without `query` arms (for `load_series`).
 pub fn without_query_metrics(config: &AnalysisConfig) -> AnalysisConfig {
@@ -597,27 +570,5 @@ mod tests {
         );
         assert!(resolve_window(&empty, None, None, None, 50).is_err());
         assert!(resolve_window(&empty, Some("60"), Some("50"), None, 0).is_err());
-    }
-
-    #[test]
-    fn join_all_keeps_input_order_and_runs_concurrently() {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()
-            .unwrap();
-        let started = std::time::Instant::now();
-        // Later inputs finish first; all three sleep together, not one after another.
-        let out = rt.block_on(join_all([300u64, 200, 100].map(|ms| async move {
-            tokio::time::sleep(Duration::from_millis(ms)).await;
-            ms
-        })));
-        assert_eq!(out, vec![300, 200, 100]);
-        assert!(
-            started.elapsed() < Duration::from_millis(550),
-            "{:?}",
-            started.elapsed()
-        );
-        let empty: Vec<u8> = rt.block_on(join_all(Vec::<std::future::Ready<u8>>::new()));
-        assert!(empty.is_empty());
     }
 }
