@@ -93,7 +93,7 @@ pub fn serve_plugin() -> ExitCode {
 
 async fn serve() -> ExitCode {
     tracing::info!(
-        version = crate::cli::VERSION,
+        version = crate::build_info::VERSION,
         "canary-judge Argo metric plugin starting"
     );
     let config = crate::goplugin::server::ServeConfig {
