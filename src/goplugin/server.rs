@@ -41,19 +41,6 @@ pub struct ServeConfig {
     pub service_name: String,
 }
 
-impl ServeConfig {
-    /// Argo Rollouts' metric-provider handshake (spec §1.1).
-    pub fn argo_metric_provider() -> Self {
-        ServeConfig {
-            magic_cookie_key: "ARGO_ROLLOUTS_RPC_PLUGIN".into(),
-            magic_cookie_value: "metricprovider".into(),
-            app_protocol_version: 1,
-            plugin_name: "RpcMetricProviderPlugin".into(),
-            service_name: "Plugin".into(),
-        }
-    }
-}
-
 /// Why [`serve`] stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum GoPluginError {
