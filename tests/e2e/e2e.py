@@ -76,6 +76,7 @@ class Env:
         self.traffic_lock = threading.Lock()
         self.scenario_file = os.path.join(d, "traffic.json")
         self.app_url = None
+        self.serve_url = None
 
     # --- kubectl ---------------------------------------------------------------------------
     def kubectl(self, *args, input=None, check=True, timeout=60):
@@ -218,7 +219,8 @@ def not_aborted(env, ns, name):
 def setup_namespace(env, ns):
     env.kubectl("delete", "namespace", ns, "--ignore-not-found", "--wait=true", timeout=120)
     env.kubectl("create", "namespace", ns)
-    env.kubectl("apply", "-n", ns, "-f", "-", input=TEMPLATES.replace("@PROMETHEUS_URL@", env.prom))
+    env.kubectl("apply", "-n", ns, "-f", "-", input=TEMPLATES.replace("@PROMETHEUS_URL@", env.prom)
+                .replace("@SERVE_URL@", env.serve_url or "http://127.0.0.1:1"))
     wait_for("ServiceAccount default in %s" % ns,
              lambda: env.kubectl("get", "sa", "default", "-n", ns, check=False), 60)
 
@@ -609,9 +611,43 @@ def sc_plugin_killed(env, fig):
         raise Failure("AnalysisRun ended %s after the plugin was killed" % ar["status"]["phase"])
 
 
+def web_or_facade(env, fig, ns, template):
+    """A good and a bad v2 judged through `canary-judge serve` by a built-in Argo provider."""
+    setup_namespace(env, ns)
+    bad = {"error_rate": 0.08, "latency_ms": 40}
+    start_v1(env, ns, "good", STEP_ANALYSIS, 200, V1, dict(V1), step_template=template)
+    start_v1(env, ns, "bad", STEP_ANALYSIS, 200, V1, bad, step_template=template)
+    t0 = {n: trigger_v2(env, ns, n)[0] for n in ("good", "bad")}
+    wait_for("good Healthy with v2 stable", lambda: healthy_on(env, ns, "good", "v2"), 150,
+             fail_if=not_aborted(env, ns, "good"))
+    fig["good_seconds_to_promote"] = round(time.monotonic() - t0["good"], 1)
+    ar = env.analysisruns(ns, "good")[-1]
+    if ar["status"]["phase"] != "Successful":
+        raise Failure("good's AnalysisRun is %s" % ar["status"]["phase"])
+    def failed_ar():
+        ars = env.analysisruns(ns, "bad")
+        return ars and ars[-1]["status"].get("phase") == "Failed" and ars[-1]
+    ar = wait_for("bad's AnalysisRun Failed", failed_ar, 120,
+                  fail_if=lambda: "promoted" if healthy_on(env, ns, "bad", "v2") else None)
+    fig["bad_measurements"] = [(m["phase"], m.get("value")) for m in measurements(ar)]
+    assert_aborted_back_to_v1(env, ns, "bad")
+    fig["bad_seconds_to_back_on_v1"] = round(time.monotonic() - t0["bad"], 1)
+
+
+def sc_web_provider(env, fig):
+    """Argo's web provider against `canary-judge serve`: good promoted, bad (8 % 5xx) aborted."""
+    web_or_facade(env, fig, "e2e-web", "web-5xx-threshold")
+
+
+def sc_facade(env, fig):
+    """Argo's prometheus provider against serve's facade: good promoted, bad aborted."""
+    web_or_facade(env, fig, "e2e-facade", "facade-5xx-threshold")
+
+
 PARALLEL = [("healthy", sc_healthy), ("bad_5xx", sc_bad), ("sequential_vs_builtin", sc_sequential_vs_builtin),
             ("aa_errors_sequential", sc_aa_errors), ("aa_latency_sequential", sc_aa_latency),
-            ("no_traffic_inconclusive", sc_no_traffic)]
+            ("no_traffic_inconclusive", sc_no_traffic), ("web_provider_serve", sc_web_provider),
+            ("prometheus_provider_facade", sc_facade)]
 SERIAL = [("held_across_controller_restart", sc_held_restart), ("prometheus_outage", sc_prometheus_outage),
           ("plugin_killed", sc_plugin_killed)]
 
@@ -640,6 +676,9 @@ def start_app(env):
     port_file = os.path.join(env.dir, "e2eapp.port")
     with open(env.scenario_file, "w") as f:
         json.dump({"seed": 20261201, "rollouts": {}}, f)
+    subprocess.run([TESTENV, "stop-process", env.dir, "e2eapp"], check=True)
+    if os.path.exists(port_file):
+        os.remove(port_file)
     subprocess.run([TESTENV, "start-process", env.dir, "e2eapp", env.dir, exe, "--kubeconfig",
                     env.kubeconfig, "--scenario", env.scenario_file, "--port-file", port_file],
                    check=True, stdout=subprocess.DEVNULL)
@@ -655,6 +694,31 @@ def start_app(env):
             res = json.load(r)["data"]["result"]
         return res and res[0]["value"][1] == "1"
     wait_for("Prometheus scraping the stand-in", scraped, 60)
+
+
+def free_port():
+    import socket
+    with socket.socket() as so:
+        so.bind(("127.0.0.1", 0))
+        return so.getsockname()[1]
+
+
+def start_serve(env):
+    """`canary-judge serve` on loopback (the same binary the controller runs as its plugin)."""
+    http_port, grpc_port = free_port(), free_port()
+    cfg = open(os.path.join(HERE, "serve.yaml")).read().replace("@HTTP_ADDR@", "127.0.0.1:%d" % http_port) \
+        .replace("@GRPC_ADDR@", "127.0.0.1:%d" % grpc_port).replace("@PROMETHEUS_URL@", env.prom)
+    path = os.path.join(env.dir, "serve.yaml")
+    with open(path, "w") as f:
+        f.write(cfg)
+    subprocess.run([TESTENV, "stop-process", env.dir, "serve"], check=True)
+    subprocess.run([TESTENV, "start-process", env.dir, "serve", env.dir, env.vars["PLUGIN_BIN"], "serve",
+                    "--config", path], check=True, stdout=subprocess.DEVNULL)
+    env.serve_url = "http://127.0.0.1:%d" % http_port
+    def ready():
+        with urllib.request.urlopen(env.serve_url + "/readyz", timeout=2) as r:
+            return r.status == 200
+    wait_for("canary-judge serve ready", ready, 30)
 
 
 def main():
@@ -681,6 +745,7 @@ def main():
             say("k8s-testenv up: %.1fs" % report["up_seconds"])
         env = Env(d)
         start_app(env)
+        start_serve(env)
         if a.mode == "demo":
             return demo(env)
         only = set(a.only.split(",")) if a.only else None
@@ -706,7 +771,10 @@ def main():
     finally:
         if own and not a.keep:
             subprocess.run([TESTENV, "down", d])
-        elif own:
+        elif not own:  # stop what this run started in a borrowed environment
+            for n in ("e2eapp", "serve"):
+                subprocess.run([TESTENV, "stop-process", d, n])
+        else:
             say("environment left running: export KUBECONFIG=%s/kubeconfig; "
                 "scripts/k8s-testenv down %s" % (d, d))
 
