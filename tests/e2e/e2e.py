@@ -434,6 +434,16 @@ def aa(env, fig, ns, template, n=10):
         for ar in env.analysisruns(ns, nm):
             for m in measurements(ar):
                 phases[m["phase"]] = phases.get(m["phase"], 0) + 1
+    fig["aborts"] = []
+    for nm in names:
+        if result[nm] == "aborted":
+            for ar in env.analysisruns(ns, nm):
+                for m in measurements(ar):
+                    if m["phase"] == "Failed":
+                        md = m.get("metadata") or {}
+                        fig["aborts"].append({"rollout": nm, "why": why(m), "window": md.get("window"),
+                                              "counts": {k: v for k, v in md.items()
+                                                         if k.endswith((".events", ".traffic", ".points"))}})
     fig["rollouts"] = n
     fig["false_aborts"] = sum(1 for v in result.values() if v == "aborted")
     fig["promoted"] = sum(1 for v in result.values() if v == "promoted")
