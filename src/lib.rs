@@ -10,6 +10,8 @@ pub mod analysis;
 #[cfg(feature = "full")]
 pub mod argo;
 #[cfg(feature = "full")]
+pub mod build_info;
+#[cfg(feature = "full")]
 pub mod cli;
 pub mod gob;
 pub mod goplugin;

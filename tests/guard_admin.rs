@@ -2,8 +2,7 @@
 //! right token rolls back to the last good release (idempotently) and reads the status,
 //! calls beyond the rate limit get 429, and every call is in the audit log.
 
-mod guard_support;
-use guard_support::*;
+use crate::guard_support::*;
 use serde_json::json;
 
 #[test]

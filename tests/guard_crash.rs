@@ -3,8 +3,7 @@
 //! `current` is never missing or dangling, and `guard recover` always leaves a consistent
 //! state (no pending switch, state and link agree, no temp link left).
 
-mod guard_support;
-use guard_support::*;
+use crate::guard_support::*;
 use serde_json::json;
 use std::process::{Command, Stdio};
 use std::time::Duration;

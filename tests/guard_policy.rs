@@ -2,8 +2,7 @@
 //! adopted and judged; an inconclusive verdict follows `judge.on_inconclusive` (`keep`
 //! marks the release good, `rollback` goes back to the last good one).
 
-mod guard_support;
-use guard_support::*;
+use crate::guard_support::*;
 use serde_json::json;
 
 fn repoint_by_hand(env: &Env, version: &str) {

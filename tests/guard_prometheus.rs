@@ -3,8 +3,7 @@
 //! over the judged window; the bad release is rolled back and the good one kept.
 //! Needs the Prometheus binary (`scripts/prometheus-testenv install`).
 
-mod guard_support;
-use guard_support::*;
+use crate::guard_support::*;
 use serde_json::json;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};

@@ -3,8 +3,7 @@
 //! recorded baseline), the good ones are kept, `current` never dangles, and the audit log
 //! records every switch and verdict.
 
-mod guard_support;
-use guard_support::*;
+use crate::guard_support::*;
 use serde_json::json;
 
 #[test]

@@ -2,8 +2,7 @@
 //! field is replaced by the last valid copy (and audited); a valid change is kept and
 //! becomes the new last valid copy.
 
-mod guard_support;
-use guard_support::*;
+use crate::guard_support::*;
 use serde_json::json;
 use std::time::Duration;
 

@@ -769,6 +769,7 @@ async fn auth_headers_sent_and_never_printed() {
     cfg.bearer_token = Some(SecretRef {
         file: None,
         env: Some(var.into()),
+        value: None,
     });
     cfg.headers
         .insert("X-Scope-OrgID".into(), "tenant-7".into());
@@ -793,6 +794,7 @@ async fn auth_headers_sent_and_never_printed() {
         password: SecretRef {
             file: Some(file.clone()),
             env: None,
+            value: None,
         },
     });
     let src = PrometheusSource::new(&cfg).unwrap();
@@ -812,6 +814,7 @@ async fn auth_headers_sent_and_never_printed() {
     cfg.bearer_token = Some(SecretRef {
         file: Some("/nonexistent/token".into()),
         env: None,
+        value: None,
     });
     let e = PrometheusSource::new(&cfg).unwrap_err().to_string();
     assert!(e.contains("/nonexistent/token"), "{e}");

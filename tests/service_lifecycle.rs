@@ -666,3 +666,288 @@ async fn http_bad_input_gets_a_4xx_naming_the_problem() {
         "{metrics}"
     );
 }
+
+/// A loopback listener standing for "wherever a hostile config points": counts every
+/// connection and answers each request like a Prometheus with no series.
+fn recorder() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = format!("http://{}", l.local_addr().unwrap());
+    let hits = std::sync::Arc::new(AtomicUsize::new(0));
+    let h = std::sync::Arc::clone(&hits);
+    std::thread::spawn(move || {
+        for stream in l.incoming().take(1000) {
+            let Ok(mut s) = stream else { continue };
+            h.fetch_add(1, Ordering::SeqCst);
+            std::thread::spawn(move || {
+                let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+                let mut buf = [0u8; 16384];
+                while let Ok(n) = s.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    let body = r#"{"status":"success","data":{"resultType":"matrix","result":[]}}"#;
+                    let _ = write!(
+                        s,
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                }
+            });
+        }
+    });
+    (addr, hits)
+}
+
+const SERVICE_SECRET: &str = "svc-prom-token-4d1f";
+const TOKEN_A: &str = "caller-a-token-9e2b";
+const TOKEN_B: &str = "caller-b-token-77c0";
+
+/// The trust boundary at the service's doors (issue 12): a client-sent config may only name
+/// the operator's sources — never its own Prometheus, credentials, CA or files — and with
+/// `auth:` set, every door wants a known token whose tenant may use the template and source.
+/// The operator's Prometheus is a recorder: a refused request must send it nothing.
+#[tokio::test]
+async fn trust_boundary_hostile_configs_and_auth() {
+    use std::sync::atomic::Ordering;
+    let dir = tmpdir("trust");
+    let (prom, hits) = recorder();
+    let (elsewhere, elsewhere_hits) = recorder();
+    std::fs::write(dir.join("a.token"), format!("{TOKEN_A}\n")).unwrap();
+    std::fs::write(dir.join("b.token"), format!("{TOKEN_B}\n")).unwrap();
+    std::fs::write(dir.join("prom.token"), SERVICE_SECRET).unwrap();
+    let d = dir.display();
+    let cfg = format!(
+        "server: {{analysis_timeout: 5s}}\n\
+         sources:\n  - name: main\n    default: true\n    address: '{prom}'\n    timeout: 2s\n    bearer_token: {{file: '{d}/prom.token'}}\n  - name: other\n    address: '{prom}/other'\n\
+         auth:\n  tokens:\n    - {{name: team-a, token: {{file: '{d}/a.token'}}, templates: [errors-a, inline-pass], sources: [main]}}\n    - {{name: team-b, token: {{file: '{d}/b.token'}}}}\n\
+         templates:\n  errors-a:\n    metrics:\n      - {{name: q, method: threshold, params: {{max: 1}}, canary: {{query: 'up'}}}}\n  errors-other:\n    source: other\n    metrics:\n      - {{name: q, method: threshold, params: {{max: 1}}, canary: {{query: 'up'}}}}\n  inline-pass:\n    metrics:\n      - {{name: latency-ms, method: threshold, params: {{aggregate: mean, max: 100}}, canary: {{values: [41, 44, 39]}}}}\n"
+    );
+    let s = start(&write_config(&dir, &cfg), &[]);
+    let c = reqwest::Client::new();
+    let analyze = |token: Option<&str>, body: String| {
+        let mut r = c
+            .post(format!("{}/v1/analyze", s.http))
+            .header("content-type", "application/json")
+            .body(body);
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        r.send()
+    };
+    let mut grpc = JudgeClient::connect(s.grpc.clone()).await.unwrap();
+    let grpc_call = |token: Option<&str>, analysis: pb::analyze_request::Analysis| {
+        let mut req = tonic::Request::new(pb::AnalyzeRequest {
+            analysis: Some(analysis),
+            ..Default::default()
+        });
+        if let Some(t) = token {
+            req.metadata_mut()
+                .insert("authorization", format!("Bearer {t}").parse().unwrap());
+        }
+        req
+    };
+    let mut bodies = String::new();
+
+    // Hostile client configs: each must be refused before anything is sent anywhere.
+    let metric = r#""metrics":[{"name":"q","method":"threshold","params":{"max":1},"canary":{"query":"up"}}]"#;
+    let hostile: Vec<(&str, String)> = vec![
+        (
+            "prometheus",
+            format!(r#"{{"prometheus":{{"address":"{elsewhere}"}},{metric}}}"#),
+        ),
+        (
+            "prometheus",
+            format!(
+                r#"{{"prometheus":{{"address":"{prom}","bearer_token":{{"file":"{d}/prom.token"}}}},{metric}}}"#
+            ),
+        ),
+        (
+            "prometheus",
+            format!(
+                r#"{{"prometheus":{{"address":"{prom}","bearer_token":{{"env":"HOME"}}}},{metric}}}"#
+            ),
+        ),
+        (
+            "prometheus",
+            format!(
+                r#"{{"prometheus":{{"address":"{prom}","basic_auth":{{"username":"u","password":{{"file":"{d}/prom.token"}}}}}},{metric}}}"#
+            ),
+        ),
+        (
+            "prometheus",
+            format!(
+                r#"{{"prometheus":{{"address":"{prom}","basic_auth":{{"username":"u","password":{{"env":"HOME"}}}}}},{metric}}}"#
+            ),
+        ),
+        (
+            "prometheus",
+            format!(
+                r#"{{"prometheus":{{"address":"{prom}","ca_file":"{d}/prom.token"}},{metric}}}"#
+            ),
+        ),
+        (
+            "prometheus",
+            format!(
+                r#"{{"prometheus":{{"address":"{prom}","headers":{{"X-Key":{{"env":"HOME"}}}}}},{metric}}}"#
+            ),
+        ),
+        (
+            "`source: nope` is not a configured data source",
+            format!(r#"{{"source":"nope",{metric}}}"#),
+        ),
+        (
+            "is not accepted in a request's config",
+            format!(
+                r#"{{"metrics":[{{"name":"x","method":"welch","canary":{{"file":"{d}/prom.token"}},"baseline":{{"values":[1,2]}}}}]}}"#
+            ),
+        ),
+    ];
+    for (needle, config) in &hostile {
+        let before = hits.load(Ordering::SeqCst);
+        let r = analyze(Some(TOKEN_B), format!(r#"{{"config":{config}}}"#))
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let body = r.text().await.unwrap();
+        assert_eq!(status, 400, "{config}: {body}");
+        assert!(body.contains(needle), "{config}: {body}");
+        bodies.push_str(&body);
+        let e = grpc
+            .analyze(grpc_call(
+                Some(TOKEN_B),
+                pb::analyze_request::Analysis::Config(config.clone()),
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), tonic::Code::InvalidArgument, "{config}: {e}");
+        assert!(e.message().contains(needle), "{config}: {}", e.message());
+        bodies.push_str(e.message());
+        assert_eq!(
+            hits.load(Ordering::SeqCst),
+            before,
+            "{config}: a request reached Prometheus"
+        );
+    }
+    assert_eq!(
+        elsewhere_hits.load(Ordering::SeqCst),
+        0,
+        "a hostile address was contacted"
+    );
+
+    // Authentication and tenants: refused calls send no query.
+    let before = hits.load(Ordering::SeqCst);
+    let tpl = |t: &str| format!(r#"{{"template":"{t}"}}"#);
+    for (token, template, status, code) in [
+        (None, "errors-a", 401, tonic::Code::Unauthenticated),
+        (
+            Some("wrong-token"),
+            "errors-a",
+            401,
+            tonic::Code::Unauthenticated,
+        ),
+        (
+            Some(TOKEN_A),
+            "errors-other",
+            403,
+            tonic::Code::PermissionDenied,
+        ),
+    ] {
+        let r = analyze(token, tpl(template)).await.unwrap();
+        assert_eq!(r.status().as_u16(), status, "{token:?} {template}");
+        bodies.push_str(&r.text().await.unwrap());
+        let e = grpc
+            .analyze(grpc_call(
+                token,
+                pb::analyze_request::Analysis::Template(template.into()),
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), code, "{token:?} {template}: {e}");
+    }
+    // Team A may not send its own config (it is limited to templates).
+    let r = analyze(Some(TOKEN_A), format!(r#"{{"config":{{{metric}}}}}"#))
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    // gRPC Compare is a door too: no token, no answer.
+    let e = grpc
+        .compare(tonic::Request::new(pb::CompareRequest {
+            method: "threshold".into(),
+            params_json: r#"{"max":1}"#.into(),
+            canary: vec![0.5],
+            ..Default::default()
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::Unauthenticated);
+    let flagger = c
+        .post(format!("{}/flagger/rollout", s.http))
+        .header("content-type", "application/json")
+        .body(r#"{"name":"x","namespace":"y","phase":"Progressing","checksum":"c","metadata":{"template":"inline-pass"}}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(flagger.status().as_u16(), 401);
+    let facade = c
+        .get(format!("{}/api/v1/query", s.http))
+        .query(&[("query", r#"canary_judge{template="inline-pass"}"#)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(facade.status().as_u16(), 401);
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        before,
+        "a refused call sent a query"
+    );
+
+    // The right tokens get verdicts; Flagger may pass its token as webhook metadata and the
+    // facade accepts basic auth (Flagger's secretRef) with the token as password.
+    let r = analyze(Some(TOKEN_A), tpl("errors-a")).await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let doc: serde_json::Value = r.json().await.unwrap();
+    assert!(doc["verdict"].is_string(), "{doc}");
+    assert!(
+        hits.load(Ordering::SeqCst) > before,
+        "the allowed call sent no query"
+    );
+    let ok = grpc
+        .analyze(grpc_call(
+            Some(TOKEN_B),
+            pb::analyze_request::Analysis::Template("errors-other".into()),
+        ))
+        .await
+        .unwrap();
+    assert!(ok.get_ref().end > 0);
+    let flagger = c
+        .post(format!("{}/flagger/rollout", s.http))
+        .header("content-type", "application/json")
+        .body(format!(r#"{{"name":"x","namespace":"y","phase":"Progressing","checksum":"c","metadata":{{"template":"inline-pass","token":"{TOKEN_A}"}}}}"#))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(flagger.status().as_u16(), 200);
+    let facade = c
+        .get(format!("{}/api/v1/query", s.http))
+        .basic_auth("flagger", Some(TOKEN_A))
+        .query(&[("query", r#"canary_judge{template="inline-pass"}"#)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(facade.status().as_u16(), 200);
+    bodies.push_str(&facade.text().await.unwrap());
+
+    // No secret in any answer or log line.
+    drop(grpc);
+    signal(&s, "TERM");
+    let mut log = String::new();
+    while let Ok(line) = s.log.recv_timeout(Duration::from_secs(5)) {
+        log.push_str(&line);
+        log.push('\n');
+    }
+    for secret in [SERVICE_SECRET, TOKEN_A, TOKEN_B] {
+        assert!(!bodies.contains(secret), "secret in an answer");
+        assert!(!log.contains(secret), "secret in the service log");
+    }
+}

@@ -401,7 +401,11 @@ pub struct RawAnalysisConfig {
     pub defaults: MetricDefaults,
     /// The metrics to judge.
     pub metrics: Vec<MetricConfig>,
-    /// Where `query` sources are evaluated (needed when any arm has a `query`).
+    /// Which of the operator's named data sources `query` arms read (`None`: the default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Where `query` sources are evaluated, written inline. Honoured in the operator's own
+    /// files; in an AnalysisTemplate or a request only as `source::catalog` allows.
     #[serde(default, skip_serializing)]
     pub prometheus: Option<PrometheusConfig>,
     /// The analysis window for `query` sources (CLI flags and Argo's start override it).
@@ -484,7 +488,9 @@ pub struct AnalysisConfig {
     pub scoring: ScoringConfig,
     /// Metrics in config order.
     pub metrics: Vec<Metric>,
-    /// Prometheus connection for `query` sources, if configured.
+    /// The named data source for `query` arms (`None`: the default source).
+    pub source: Option<String>,
+    /// Prometheus connection written inline, if any (see `source::catalog` for who may).
     pub prometheus: Option<PrometheusConfig>,
     /// Analysis window for `query` sources.
     pub window: WindowConfig,
@@ -630,9 +636,21 @@ impl AnalysisConfig {
         if raw.window.since.is_some() && raw.window.window.is_some() {
             return Err(invalid("window", "give `since` or `window`, not both"));
         }
+        if let Some(name) = &raw.source
+            && name.trim().is_empty()
+        {
+            return Err(invalid("source", "must name a data source"));
+        }
+        if raw.source.is_some() && raw.prometheus.is_some() {
+            return Err(invalid(
+                "source",
+                "give `source:` or `prometheus:`, not both",
+            ));
+        }
         Ok(AnalysisConfig {
             scoring,
             metrics,
+            source: raw.source,
             prometheus: raw.prometheus,
             window: raw.window,
         })

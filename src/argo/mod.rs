@@ -22,6 +22,44 @@ pub const DISPENSE_NAME: &str = "RpcMetricProviderPlugin";
 /// net/rpc service name of the dispensed plugin.
 pub const SERVICE_NAME: &str = "Plugin";
 
+/// Environment variable naming the data sources file when the controller cannot pass plugin
+/// arguments (Argo Rollouts before `metricProviderPlugins[].args`, e.g. v1.6).
+pub const SOURCES_ENV: &str = "CANARY_JUDGE_SOURCES";
+
+/// Reads the operator's data sources from the plugin's command line (`--sources FILE`, as
+/// `metricProviderPlugins[].args` passes it) or [`SOURCES_ENV`]; neither means no sources
+/// (inline values and confined files only). Errors name the file or argument.
+pub fn load_sources(
+    args: impl Iterator<Item = String>,
+) -> Result<crate::source::catalog::SourceCatalog, String> {
+    let mut path: Option<std::path::PathBuf> = None;
+    let mut args = args.peekable();
+    if args.peek().map(String::as_str) == Some("plugin") {
+        args.next();
+    }
+    while let Some(a) = args.next() {
+        if a == "--sources" {
+            let v = args
+                .next()
+                .ok_or_else(|| "plugin argument --sources needs a file path".to_string())?;
+            path = Some(v.into());
+        } else if let Some(v) = a.strip_prefix("--sources=") {
+            path = Some(v.into());
+        } else {
+            return Err(format!(
+                "unknown plugin argument {a:?} (metricProviderPlugins[].args accepts --sources FILE)"
+            ));
+        }
+    }
+    let path = path.or_else(|| std::env::var_os(SOURCES_ENV).map(Into::into));
+    let Some(path) = path else {
+        return Ok(crate::source::catalog::SourceCatalog::default());
+    };
+    let catalog = crate::source::catalog::SourceCatalog::load(&path).map_err(|e| e.to_string())?;
+    catalog.check().map_err(|e| e.to_string())?;
+    Ok(catalog)
+}
+
 /// Installs the hclog JSON logger on stderr; the level comes from `CANARY_JUDGE_LOG`
 /// (default `info`). Nothing may reach stdout before the handshake line, so stdout is never
 /// used for logs.
@@ -55,7 +93,7 @@ pub fn serve_plugin() -> ExitCode {
 
 async fn serve() -> ExitCode {
     tracing::info!(
-        version = crate::cli::VERSION,
+        version = crate::build_info::VERSION,
         "canary-judge Argo metric plugin starting"
     );
     let config = crate::goplugin::server::ServeConfig {
@@ -65,7 +103,17 @@ async fn serve() -> ExitCode {
         plugin_name: DISPENSE_NAME.to_string(),
         service_name: SERVICE_NAME.to_string(),
     };
-    match crate::goplugin::server::serve(config, std::sync::Arc::new(JudgePlugin::new())).await {
+    let catalog = load_sources(std::env::args().skip(1)).map(std::sync::Arc::new);
+    match &catalog {
+        Ok(c) => tracing::info!(
+            sources = c.sources().len(),
+            default = c.default_name().unwrap_or(""),
+            "data sources loaded"
+        ),
+        Err(e) => tracing::error!(error = %e, "data sources not loaded"),
+    }
+    let plugin = JudgePlugin::with_catalog(catalog);
+    match crate::goplugin::server::serve(config, std::sync::Arc::new(plugin)).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = %e, "plugin server stopped");

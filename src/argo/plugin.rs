@@ -23,7 +23,7 @@
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Deserialize;
@@ -34,7 +34,8 @@ use crate::analysis::fetch::{self, Fetched};
 use crate::analysis::{self, AnalysisConfig, AnalysisReport};
 use crate::gob::{GoTime, Schema, Value};
 use crate::goplugin::{BoxFuture, Reply, RpcService};
-use crate::source::prometheus::PrometheusSource;
+use crate::source::catalog::{Origin, SourceCatalog, SourceChoiceError};
+use crate::source::prometheus::{PrometheusConfig, PrometheusSource};
 use crate::stats::Verdict;
 
 use super::expr::evaluate_result;
@@ -102,6 +103,15 @@ pub enum PluginError {
         key: String,
         /// What is wrong.
         why: String,
+    },
+    /// The config asks for a Prometheus it may not use (the trust boundary).
+    #[error("plugin config `{key}`: {source}")]
+    Source {
+        /// Plugin key.
+        key: String,
+        /// Which rule refused it.
+        #[source]
+        source: SourceChoiceError,
     },
     /// Loading series failed.
     #[error("{0}")]
@@ -449,16 +459,65 @@ pub fn fetch_metadata(f: &Fetched) -> BTreeMap<String, String> {
 }
 
 /// The Argo plugin: an [`RpcService`] for go-plugin's `Plugin` service.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct JudgePlugin {
     /// `None` until InitPlugin; then `Ok(data dir)` or the init error.
     init: Mutex<Option<Result<PathBuf, String>>>,
+    /// The operator's data sources (`--sources FILE`), or why they could not be loaded
+    /// (reported by InitPlugin and by every Run).
+    catalog: Result<Arc<SourceCatalog>, String>,
+}
+
+impl Default for JudgePlugin {
+    fn default() -> Self {
+        Self::with_catalog(Ok(Arc::new(SourceCatalog::default())))
+    }
 }
 
 impl JudgePlugin {
-    /// A plugin that has not been initialised yet.
+    /// A plugin that has not been initialised yet, without data sources (inline values and
+    /// files only).
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A plugin with the operator's data sources, or the error loading them produced.
+    pub fn with_catalog(catalog: Result<Arc<SourceCatalog>, String>) -> Self {
+        JudgePlugin {
+            init: Mutex::new(None),
+            catalog,
+        }
+    }
+
+    /// Decides which Prometheus the metric's config reaches (operator source or, where the
+    /// operator allows it, the team's own), before anything is read or sent. Configs without
+    /// `query` arms and without a `prometheus:` block need none.
+    fn choose_source(
+        &self,
+        config: &PluginConfig,
+        namespace: &str,
+    ) -> Result<Option<PrometheusConfig>, PluginError> {
+        let a = &config.analysis;
+        if a.prometheus.is_none() && a.source.is_none() && !a.has_queries() {
+            return Ok(None);
+        }
+        let catalog = self
+            .catalog
+            .as_ref()
+            .map_err(|e| PluginError::Init(e.clone()))?;
+        let ns = (!namespace.is_empty()).then_some(namespace);
+        catalog
+            .choose(
+                a.source.as_deref(),
+                a.prometheus.as_ref(),
+                Origin::Tenant,
+                ns,
+            )
+            .map(|(_, cfg)| Some(cfg))
+            .map_err(|source| PluginError::Source {
+                key: config.key.clone(),
+                source,
+            })
     }
 
     fn init_state(&self) -> Option<Result<PathBuf, String>> {
@@ -472,6 +531,9 @@ impl JudgePlugin {
     /// the controller's global plugin mutex). An empty string means success.
     pub fn init_plugin(&self) -> String {
         let state = match std::env::var_os(DATA_DIR_ENV) {
+            _ if self.catalog.is_err() => {
+                Err(self.catalog.as_ref().err().cloned().unwrap_or_default())
+            }
             None => std::env::current_dir()
                 .map_err(|e| format!("cannot read the working directory: {e}")),
             Some(dir) => {
@@ -606,6 +668,7 @@ impl JudgePlugin {
     pub async fn prefetch(
         &self,
         config: &PluginConfig,
+        prometheus: Option<PrometheusConfig>,
         run_started: Option<GoTime>,
         fallback_start: GoTime,
     ) -> Result<Option<Fetched>, PluginError> {
@@ -616,9 +679,8 @@ impl JudgePlugin {
             key: config.key.clone(),
             why,
         };
-        let prom = config.analysis.prometheus.clone().ok_or_else(|| {
-            cfg_err("the config has `query` arms but no `prometheus:` block".to_string())
-        })?;
+        let prom = prometheus
+            .ok_or_else(|| cfg_err("the config has `query` arms but no data source".to_string()))?;
         let source = PrometheusSource::new(&prom).map_err(|e| cfg_err(e.to_string()))?;
         let start_default = run_started.unwrap_or(fallback_start).unix_seconds;
         let (start, end) = fetch::resolve_window(
@@ -652,16 +714,19 @@ impl JudgePlugin {
             Ok(a) => a,
             Err(e) => return error_measurement(started, None, &e.into()),
         };
-        let m = match resolve_config(&args.metric) {
-            Ok(config) => match self
-                .prefetch(&config, args.analysis_run.started_at, started)
-                .await
-            {
-                Ok(f) => self.measure(&args.metric, &config, started, &BTreeMap::new(), f.as_ref()),
-                Err(e) => Err(e),
-            },
-            Err(e) => Err(e),
-        };
+        let (m, secrets) = self
+            .judge_call(
+                &args.metric,
+                &args.analysis_run.namespace,
+                args.analysis_run.started_at,
+                started,
+                &BTreeMap::new(),
+            )
+            .await;
+        let m = redact(
+            m.unwrap_or_else(|e| error_measurement(started, None, &e)),
+            &secrets,
+        );
         log_outcome(
             "Run",
             &args.analysis_run.namespace,
@@ -669,7 +734,39 @@ impl JudgePlugin {
             &args.metric.name,
             &m,
         );
-        m.unwrap_or_else(|e| error_measurement(started, None, &e))
+        m
+    }
+
+    /// The shared body of Run and Resume: config → data source check → fetch → judge.
+    /// Returns the outcome and the inline secret values the reply must not show.
+    async fn judge_call(
+        &self,
+        metric: &Metric,
+        namespace: &str,
+        run_started: Option<GoTime>,
+        started: GoTime,
+        prior: &BTreeMap<String, String>,
+    ) -> (Result<Measurement, PluginError>, Vec<String>) {
+        let config = match resolve_config(metric) {
+            Ok(c) => c,
+            Err(e) => return (Err(e), Vec::new()),
+        };
+        let prometheus = match self.choose_source(&config, namespace) {
+            Ok(p) => p,
+            Err(e) => return (Err(e), Vec::new()),
+        };
+        let secrets = prometheus
+            .as_ref()
+            .map(PrometheusConfig::inline_secrets)
+            .unwrap_or_default();
+        let m = match self
+            .prefetch(&config, prometheus, run_started, started)
+            .await
+        {
+            Ok(f) => self.measure(metric, &config, started, prior, f.as_ref()),
+            Err(e) => Err(e),
+        };
+        (m, secrets)
     }
 
     /// `Resume` (async): re-fetch the whole window and re-judge a held measurement.
@@ -680,16 +777,19 @@ impl JudgePlugin {
         };
         let held = &args.measurement;
         let started = held.started_at.unwrap_or_else(now);
-        let m = match resolve_config(&args.metric) {
-            Ok(config) => match self
-                .prefetch(&config, args.analysis_run.started_at, started)
-                .await
-            {
-                Ok(f) => self.measure(&args.metric, &config, started, &held.metadata, f.as_ref()),
-                Err(e) => Err(e),
-            },
-            Err(e) => Err(e),
-        };
+        let (m, secrets) = self
+            .judge_call(
+                &args.metric,
+                &args.analysis_run.namespace,
+                args.analysis_run.started_at,
+                started,
+                &held.metadata,
+            )
+            .await;
+        let m = redact(
+            m.unwrap_or_else(|e| error_measurement(started, Some(&held.metadata), &e)),
+            &secrets,
+        );
         log_outcome(
             "Resume",
             &args.analysis_run.namespace,
@@ -697,7 +797,7 @@ impl JudgePlugin {
             &args.metric.name,
             &m,
         );
-        m.unwrap_or_else(|e| error_measurement(started, Some(&held.metadata), &e))
+        m
     }
 
     /// `Run`: judge the metric and return the measurement. Synchronous form for callers
@@ -707,22 +807,24 @@ impl JudgePlugin {
             return m;
         }
         let started = now();
-        let outcome = RunArgs::from_value(arg)
-            .map_err(PluginError::from)
-            .and_then(|args| {
-                let m = resolve_config(&args.metric).and_then(|config| {
-                    self.measure(&args.metric, &config, started, &BTreeMap::new(), None)
-                });
-                log_outcome(
-                    "Run",
-                    &args.analysis_run.namespace,
-                    &args.analysis_run.name,
-                    &args.metric.name,
-                    &m,
-                );
-                m
-            });
-        outcome.unwrap_or_else(|e| error_measurement(started, None, &e))
+        let args = match RunArgs::from_value(arg) {
+            Ok(a) => a,
+            Err(e) => return error_measurement(started, None, &e.into()),
+        };
+        let m = resolve_config(&args.metric)
+            .and_then(|config| {
+                self.choose_source(&config, &args.analysis_run.namespace)?;
+                self.measure(&args.metric, &config, started, &BTreeMap::new(), None)
+            })
+            .unwrap_or_else(|e| error_measurement(started, None, &e));
+        log_outcome(
+            "Run",
+            &args.analysis_run.namespace,
+            &args.analysis_run.name,
+            &args.metric.name,
+            &m,
+        );
+        m
     }
 
     /// `Resume`: re-judge a held measurement (its StartedAt and hold deadline are kept).
@@ -737,7 +839,11 @@ impl JudgePlugin {
         let held = &args.measurement;
         let started = held.started_at.unwrap_or_else(now);
         let m = resolve_config(&args.metric)
-            .and_then(|config| self.measure(&args.metric, &config, started, &held.metadata, None));
+            .and_then(|config| {
+                self.choose_source(&config, &args.analysis_run.namespace)?;
+                self.measure(&args.metric, &config, started, &held.metadata, None)
+            })
+            .unwrap_or_else(|e| error_measurement(started, Some(&held.metadata), &e));
         log_outcome(
             "Resume",
             &args.analysis_run.namespace,
@@ -745,7 +851,7 @@ impl JudgePlugin {
             &args.metric.name,
             &m,
         );
-        m.unwrap_or_else(|e| error_measurement(started, Some(&held.metadata), &e))
+        m
     }
 
     /// Runs `fut` on a fresh current-thread runtime when the caller is not inside one;
@@ -985,15 +1091,45 @@ fn error_measurement(
     }
 }
 
-fn log_outcome(
-    method: &str,
-    namespace: &str,
-    run: &str,
-    metric: &str,
-    m: &Result<Measurement, PluginError>,
-) {
-    match m {
-        Ok(m) => tracing::info!(
+/// Replaces every inline secret value (a team's token Argo resolved from its Secret) in the
+/// reply's message, value and metadata, so it never reaches the AnalysisRun's status.
+fn redact(mut m: Measurement, secrets: &[String]) -> Measurement {
+    if secrets.is_empty() {
+        return m;
+    }
+    let scrub = |text: &mut String| {
+        for s in secrets {
+            if text.contains(s.as_str()) {
+                *text = text.replace(s.as_str(), "***");
+            }
+        }
+    };
+    scrub(&mut m.message);
+    scrub(&mut m.value);
+    let metadata = std::mem::take(&mut m.metadata);
+    m.metadata = metadata
+        .into_iter()
+        .map(|(mut k, mut v)| {
+            scrub(&mut k);
+            scrub(&mut v);
+            (k, v)
+        })
+        .collect();
+    m
+}
+
+fn log_outcome(method: &str, namespace: &str, run: &str, metric: &str, m: &Measurement) {
+    if m.phase == Phase::Error.as_str() {
+        tracing::warn!(
+            method,
+            namespace,
+            analysis_run = run,
+            metric,
+            error = %m.message,
+            "measurement error"
+        );
+    } else {
+        tracing::info!(
             method,
             namespace,
             analysis_run = run,
@@ -1001,15 +1137,7 @@ fn log_outcome(
             phase = %m.phase,
             verdict = m.metadata.get("verdict").map(String::as_str).unwrap_or(""),
             "measured"
-        ),
-        Err(e) => tracing::warn!(
-            method,
-            namespace,
-            analysis_run = run,
-            metric,
-            error = %e,
-            "measurement error"
-        ),
+        );
     }
 }
 
@@ -1101,9 +1229,33 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("`vars` must map names to strings"), "{e}");
-        // A query arm against a closed port: an Error measurement naming it, not a hang.
+        // A template's own `prometheus:` block is refused in plugin mode, before any request.
         let p = JudgePlugin::new();
         let m = p.run(&run_args(&format!("{{{q}}}").replace("{{v}}", "1"), "", ""));
+        assert_eq!(m.phase, "Error", "{m:?}");
+        assert!(
+            m.message
+                .contains("field `prometheus` is not accepted here"),
+            "{}",
+            m.message
+        );
+        // The same query against an operator source on a closed port: an Error measurement
+        // naming it, not a hang.
+        let catalog = SourceCatalog::from_yaml_str(
+            "sources:\n  - name: main\n    address: http://127.0.0.1:1\n    timeout: 1s\n",
+            "test",
+        )
+        .unwrap();
+        let p = JudgePlugin::with_catalog(Ok(Arc::new(catalog)));
+        let named = q.replace(
+            r#""prometheus":{"address":"http://127.0.0.1:1","timeout":"1s"}"#,
+            r#""source":"main""#,
+        );
+        let m = p.run(&run_args(
+            &format!("{{{named}}}").replace("{{v}}", "1"),
+            "",
+            "",
+        ));
         assert_eq!(m.phase, "Error", "{m:?}");
         assert!(
             m.message.contains("http://127.0.0.1:1 unreachable"),

@@ -7,6 +7,7 @@
 use super::{CliError, Exit, table};
 use crate::analysis::fetch::{self, FetchError};
 use crate::analysis::{self, AnalysisError, SeriesSet};
+use crate::source::catalog::{Origin, SourceCatalog};
 use crate::source::prometheus::{PrometheusConfig, PrometheusSource};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -31,6 +32,10 @@ pub struct AnalyzeArgs {
     /// Prometheus base URL, overriding the config's `prometheus.address`.
     #[arg(long, value_name = "URL", env = "CANARY_JUDGE_PROMETHEUS")]
     prometheus: Option<String>,
+    /// Data sources file (the same format the plugin's `--sources` reads), for configs that
+    /// name a `source:`.
+    #[arg(long, value_name = "FILE", env = "CANARY_JUDGE_SOURCES")]
+    sources: Option<std::path::PathBuf>,
 }
 
 fn to_cli(e: AnalysisError) -> CliError {
@@ -71,19 +76,34 @@ fn fetch_queries(
     if !config.has_queries() {
         return Ok(None);
     }
-    let prom_cfg = match (&args.prometheus, &config.prometheus) {
-        (Some(url), Some(c)) => {
+    let catalog = match &args.sources {
+        Some(path) => SourceCatalog::load(path).map_err(|e| CliError::Usage(e.to_string()))?,
+        None => SourceCatalog::default(),
+    };
+    let prom_cfg = match (&args.prometheus, &config.prometheus, &config.source) {
+        (Some(url), Some(c), _) => {
             let mut c = c.clone();
             c.address = url.clone();
             c
         }
-        (Some(url), None) => PrometheusConfig::with_address(url.clone()),
-        (None, Some(c)) => c.clone(),
-        (None, None) => {
+        (Some(url), None, None) if catalog.is_empty() => {
+            PrometheusConfig::with_address(url.clone())
+        }
+        (None, None, None) if catalog.is_empty() => {
             return Err(CliError::Usage(
-                "the config has `query` arms but no `prometheus:` block (or --prometheus URL)"
+                "the config has `query` arms but no `prometheus:` block (give --prometheus URL, \
+                 or --sources FILE with a `source:` in the config)"
                     .to_string(),
             ));
+        }
+        (url, inline, name) => {
+            let (_, mut c) = catalog
+                .choose(name.as_deref(), inline.as_ref(), Origin::Operator, None)
+                .map_err(|e| CliError::Usage(format!("{e} (--sources)")))?;
+            if let Some(url) = url {
+                c.address = url.clone();
+            }
+            c
         }
     };
     let source = PrometheusSource::new(&prom_cfg).map_err(|e| CliError::Usage(e.to_string()))?;

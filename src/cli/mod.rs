@@ -12,19 +12,8 @@ mod table;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
-/// Version string with the git commit recorded by `build.rs`.
-pub const VERSION: &str = concat!(
-    env!("CARGO_PKG_VERSION"),
-    " (commit ",
-    env!("CANARY_JUDGE_GIT_COMMIT"),
-    ")"
-);
-
-/// Environment variable and value with which Argo Rollouts starts a metric-provider plugin
-/// (go-plugin's magic cookie).
-pub const PLUGIN_COOKIE_KEY: &str = "ARGO_ROLLOUTS_RPC_PLUGIN";
-/// Magic cookie value for metric providers.
-pub const PLUGIN_COOKIE_VALUE: &str = "metricprovider";
+use crate::argo::{COOKIE_KEY as PLUGIN_COOKIE_KEY, COOKIE_VALUE as PLUGIN_COOKIE_VALUE};
+pub use crate::build_info::VERSION;
 
 /// Process exit statuses, shared by every subcommand so scripts and Argo's `job` provider can
 /// branch on them.

@@ -29,9 +29,56 @@ pub struct Schema {
 /// One property's expected type.
 #[derive(Debug, Clone, Deserialize)]
 pub struct PropertySchema {
-    /// JSON type name.
+    /// JSON type name; an unknown name (`strng`) makes the schema file fail to load instead
+    /// of accepting every value.
     #[serde(rename = "type")]
-    pub kind: Option<String>,
+    pub kind: Option<JsonType>,
+}
+
+/// The JSON type names a schema may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JsonType {
+    /// A string.
+    String,
+    /// Any number.
+    Number,
+    /// A whole number.
+    Integer,
+    /// `true` or `false`.
+    Boolean,
+    /// A map.
+    Object,
+    /// A list.
+    Array,
+    /// `null`.
+    Null,
+}
+
+impl JsonType {
+    fn name(self) -> &'static str {
+        match self {
+            JsonType::String => "string",
+            JsonType::Number => "number",
+            JsonType::Integer => "integer",
+            JsonType::Boolean => "boolean",
+            JsonType::Object => "object",
+            JsonType::Array => "array",
+            JsonType::Null => "null",
+        }
+    }
+
+    fn matches(self, v: &serde_json::Value) -> bool {
+        match self {
+            JsonType::String => v.is_string(),
+            JsonType::Number => v.is_number(),
+            JsonType::Integer => v.is_i64() || v.is_u64(),
+            JsonType::Boolean => v.is_boolean(),
+            JsonType::Object => v.is_object(),
+            JsonType::Array => v.is_array(),
+            JsonType::Null => v.is_null(),
+        }
+    }
 }
 
 impl Schema {
@@ -56,21 +103,11 @@ impl Schema {
             }
         }
         for (name, p) in &self.properties {
-            let (Some(v), Some(kind)) = (obj.get(name), p.kind.as_deref()) else {
+            let (Some(v), Some(kind)) = (obj.get(name), p.kind) else {
                 continue;
             };
-            let ok = match kind {
-                "string" => v.is_string(),
-                "number" => v.is_number(),
-                "integer" => v.is_i64() || v.is_u64(),
-                "boolean" => v.is_boolean(),
-                "object" => v.is_object(),
-                "array" => v.is_array(),
-                "null" => v.is_null(),
-                _ => true,
-            };
-            if !ok {
-                return Err(format!("field `{name}` should be of type {kind}"));
+            if !kind.matches(v) {
+                return Err(format!("field `{name}` should be of type {}", kind.name()));
             }
         }
         Ok(())
@@ -245,6 +282,17 @@ fn watch_loop(ws: &WatchState) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn schema_with_an_unknown_type_name_does_not_load() {
+        let dir = std::env::temp_dir().join(format!("cj-schema-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("schema.json");
+        std::fs::write(&path, r#"{"properties":{"port":{"type":"strng"}}}"#).unwrap();
+        let e = Schema::load(&path).unwrap_err();
+        assert!(e.contains("strng"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn schema_checks_required_and_types() {

@@ -1,16 +1,19 @@
-//! The service's config file: server settings, the Prometheus connection and the named
+//! The service's config file: server settings, the operator's data sources (`sources:`, or
+//! the older single `prometheus:` block), optional caller tokens (`auth:`) and the named
 //! analysis templates. Parsed and validated as a whole so a SIGHUP reload either swaps in a
 //! complete, working config or keeps the old one.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
 
 use crate::analysis::AnalysisConfig;
+use crate::source::catalog::{Origin, SourceCatalog};
 use crate::source::prometheus::duration::parse_duration;
-use crate::source::prometheus::{PrometheusConfig, PrometheusSource};
+use crate::source::prometheus::{PrometheusConfig, PrometheusSource, Secret, SecretRef};
 
 /// Why a config file was rejected; the message names the file and the problem.
 #[derive(Debug, thiserror::Error)]
@@ -103,20 +106,89 @@ fn duration_or_zero<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, 
 struct ServeFile {
     #[serde(default)]
     server: ServerSettings,
+    /// The single Prometheus of older files; becomes the source `default`.
     #[serde(default)]
     prometheus: Option<PrometheusConfig>,
+    /// Named data sources (the plugin's sources file format).
+    #[serde(default)]
+    sources: Vec<serde_yaml_ng::Value>,
+    #[serde(default)]
+    auth: Option<RawAuth>,
     #[serde(default)]
     templates: BTreeMap<String, AnalysisConfig>,
 }
 
-/// A loaded, validated config with its Prometheus client built.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+struct RawAuth {
+    tokens: Vec<RawToken>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+struct RawToken {
+    name: String,
+    token: SecretRef,
+    #[serde(default)]
+    templates: Option<BTreeSet<String>>,
+    #[serde(default)]
+    sources: Option<BTreeSet<String>>,
+}
+
+/// One caller the service knows: a bearer token and what it may use.
+pub struct Caller {
+    /// Name for logs and metrics (never the token).
+    pub name: String,
+    token: Secret,
+    /// Templates it may name (`None`: all).
+    pub templates: Option<BTreeSet<String>>,
+    /// Data sources its analyses may read (`None`: all).
+    pub sources: Option<BTreeSet<String>>,
+}
+
+impl Caller {
+    /// Constant-time comparison of a presented token with this caller's.
+    pub fn matches(&self, presented: &str) -> bool {
+        use subtle::ConstantTimeEq;
+        let a = self.token.expose().as_bytes();
+        let b = presented.as_bytes();
+        // Lengths are compared in the clear; the content never short-circuits.
+        a.len() == b.len() && bool::from(a.ct_eq(b))
+    }
+}
+
+impl std::fmt::Debug for Caller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Caller").field("name", &self.name).finish()
+    }
+}
+
+/// A loaded, validated config.
 pub struct ServeConfig {
     /// Server settings.
     pub settings: ServerSettings,
-    /// Prometheus client; `None` when no `prometheus:` block (only inline data then).
+    /// The operator's data sources (`sources:` and the legacy `prometheus:` block).
+    pub catalog: SourceCatalog,
+    /// The default source's client, for readiness; `None` without sources.
     pub prometheus: Option<PrometheusSource>,
+    /// Callers allowed in when `auth:` is set; `None`: no authentication.
+    pub callers: Option<Vec<Arc<Caller>>>,
     /// Named templates.
     pub templates: BTreeMap<String, AnalysisConfig>,
+}
+
+impl ServeConfig {
+    /// The caller whose token is `presented`, comparing with every token (no early exit).
+    pub fn caller(&self, presented: &str) -> Option<Arc<Caller>> {
+        let callers = self.callers.as_ref()?;
+        let mut found = None;
+        for c in callers {
+            if c.matches(presented) && found.is_none() {
+                found = Some(Arc::clone(c));
+            }
+        }
+        found
+    }
 }
 
 /// Flag/env overrides applied on top of the file (on load and on every reload).
@@ -166,23 +238,77 @@ impl ServeConfig {
                 settings.inconclusive_status
             )));
         }
-        let prom_cfg = match (&overrides.prometheus_url, file.prometheus) {
-            (Some(url), Some(mut c)) => Some({
-                c.address = url.clone();
-                c
-            }),
-            (Some(url), None) => Some(PrometheusConfig::with_address(url.clone())),
-            (None, c) => c,
-        };
-        let prometheus = match prom_cfg {
-            Some(c) => {
+        let mut catalog = SourceCatalog::from_config_blocks(file.sources, file.prometheus, origin)
+            .map_err(|e| invalid(e.to_string()))?;
+        if let Some(url) = &overrides.prometheus_url {
+            catalog.override_default_address(url);
+        }
+        catalog.check().map_err(|e| invalid(e.to_string()))?;
+        let prometheus = match catalog.choose(None, None, Origin::Operator, None) {
+            Ok((_, c)) => {
                 Some(PrometheusSource::new(&c).map_err(|e| invalid(format!("prometheus: {e}")))?)
             }
+            Err(_) => None,
+        };
+        // A template's own `source:`/`prometheus:` is honoured (the file is the operator's),
+        // so it must resolve now: nothing is silently ignored at request time.
+        for (name, t) in &file.templates {
+            if t.has_queries() || t.source.is_some() || t.prometheus.is_some() {
+                let (_, c) = catalog
+                    .choose(
+                        t.source.as_deref(),
+                        t.prometheus.as_ref(),
+                        Origin::Operator,
+                        None,
+                    )
+                    .map_err(|e| invalid(format!("templates.{name}: {e}")))?;
+                PrometheusSource::new(&c)
+                    .map_err(|e| invalid(format!("templates.{name}.prometheus: {e}")))?;
+            }
+        }
+        let callers = match file.auth {
             None => None,
+            Some(a) => {
+                if a.tokens.is_empty() {
+                    return Err(invalid("auth.tokens: give at least one token".into()));
+                }
+                let mut callers = Vec::new();
+                for (i, t) in a.tokens.into_iter().enumerate() {
+                    let at = format!("auth.tokens[{i}] ({})", t.name);
+                    if t.token.value.is_some() {
+                        return Err(invalid(format!(
+                            "{at}.token: write {{file: PATH}} or {{env: VAR}}, not the token itself"
+                        )));
+                    }
+                    let token = t
+                        .token
+                        .resolve("token")
+                        .map_err(|e| invalid(format!("{at}: {e}")))?;
+                    for tpl in t.templates.iter().flatten() {
+                        if !file.templates.contains_key(tpl) {
+                            return Err(invalid(format!("{at}.templates: no template `{tpl}`")));
+                        }
+                    }
+                    for src in t.sources.iter().flatten() {
+                        if !catalog.sources().iter().any(|s| &s.name == src) {
+                            return Err(invalid(format!("{at}.sources: no data source `{src}`")));
+                        }
+                    }
+                    callers.push(Arc::new(Caller {
+                        name: t.name,
+                        token,
+                        templates: t.templates,
+                        sources: t.sources,
+                    }));
+                }
+                Some(callers)
+            }
         };
         Ok(ServeConfig {
             settings,
+            catalog,
             prometheus,
+            callers,
             templates: file.templates,
         })
     }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use tonic::{Request, Response, Status};
 
 use super::State;
-use super::judge::{JudgeError, JudgeRequest, judge};
+use super::judge::{JudgeError, JudgeRequest, authenticate, credential_from_authorization, judge};
 use crate::analysis::series::ArmData;
 use crate::analysis::{AnalysisConfig, MetricReport, SeriesSet, evaluate};
 use crate::stats::Verdict;
@@ -42,7 +42,18 @@ fn status(e: JudgeError) -> Status {
         JudgeError::UnknownTemplate(_) => Status::not_found(msg),
         JudgeError::Unavailable(_) => Status::unavailable(msg),
         JudgeError::Timeout(_) => Status::deadline_exceeded(msg),
+        JudgeError::Unauthenticated(_) => Status::unauthenticated(msg),
+        JudgeError::PermissionDenied(_) => Status::permission_denied(msg),
     }
+}
+
+/// The token of the call's `authorization` metadata (`Bearer TOKEN`), if any.
+fn credential<T>(request: &Request<T>) -> Option<String> {
+    request
+        .metadata()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(credential_from_authorization)
 }
 
 fn verdict(v: Verdict) -> i32 {
@@ -82,8 +93,10 @@ impl pb::judge_server::Judge for JudgeService {
         &self,
         request: Request<pb::AnalyzeRequest>,
     ) -> Result<Response<pb::AnalyzeResponse>, Status> {
+        let credential = credential(&request);
         let r = request.into_inner();
         let mut req = JudgeRequest {
+            credential,
             vars: r.vars.into_iter().collect(),
             start: (r.start != 0).then_some(r.start),
             end: (r.end != 0).then_some(r.end),
@@ -126,6 +139,7 @@ impl pb::judge_server::Judge for JudgeService {
         &self,
         request: Request<pb::CompareRequest>,
     ) -> Result<Response<pb::CompareResponse>, Status> {
+        authenticate(&self.state.config(), credential(&request).as_deref()).map_err(status)?;
         let r = request.into_inner();
         let started = std::time::Instant::now();
         let params: serde_json::Value = if r.params_json.trim().is_empty() {

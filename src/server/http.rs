@@ -17,7 +17,9 @@ use serde_json::json;
 
 use super::State;
 use super::facade::{self, FacadeQuery};
-use super::judge::{JudgeError, JudgeRequest, judge, now};
+use super::judge::{
+    JudgeError, JudgeRequest, authenticate, credential_from_authorization, judge, now,
+};
 use crate::analysis::AnalysisConfig;
 use crate::source::prometheus::duration::parse_duration;
 use crate::stats::Verdict;
@@ -74,8 +76,18 @@ fn json_error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, axum::Json(json!({"error": message.into()}))).into_response()
 }
 
+/// The token of the request's `Authorization` header, if any.
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(credential_from_authorization)
+}
+
 fn judge_status(e: &JudgeError) -> StatusCode {
     match e {
+        JudgeError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+        JudgeError::PermissionDenied(_) => StatusCode::FORBIDDEN,
         JudgeError::Invalid(_) => StatusCode::BAD_REQUEST,
         JudgeError::UnknownTemplate(_) => StatusCode::NOT_FOUND,
         JudgeError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -146,6 +158,12 @@ async fn flagger(
         }
     };
     let mut vars = payload.metadata.clone();
+    // Flagger cannot send headers on webhooks, so its token may come as metadata; it is
+    // never a template variable.
+    let credential = bearer(&headers).or_else(|| vars.remove("token"));
+    if let Err(e) = authenticate(&state.config(), credential.as_deref()) {
+        return text(judge_status(&e), format!("canary-judge error: {e}"));
+    }
     let Some(template) = vars.remove("template") else {
         return text(
             StatusCode::BAD_REQUEST,
@@ -180,6 +198,7 @@ async fn flagger(
         vars,
         start: Some(start),
         end: Some(end),
+        credential,
         ..Default::default()
     };
     match judge(&state, door, req).await {
@@ -294,6 +313,7 @@ async fn facade_query(
     let template = labels.remove("template");
     let mut req = JudgeRequest {
         template: template.clone(),
+        credential: bearer(&headers),
         ..Default::default()
     };
     if let Some(l) = labels.remove("lookback") {
@@ -360,6 +380,9 @@ async fn facade_query(
                     (judge_status(&e), "bad_data")
                 }
                 JudgeError::Timeout(_) => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
+                JudgeError::Unauthenticated(_) | JudgeError::PermissionDenied(_) => {
+                    (judge_status(&e), "unauthorized")
+                }
                 _ => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             };
             prom_error(status, kind, e.to_string())
@@ -453,6 +476,7 @@ async fn analyze(AxState(state): AxState<Arc<State>>, headers: HeaderMap, body: 
         start: b.start,
         end: b.end,
         lookback,
+        credential: bearer(&headers),
     };
     match judge(&state, "http-analyze", req).await {
         Ok(j) => {

@@ -134,34 +134,14 @@ impl State {
     }
 }
 
-/// `0.1.0 (commit abc, built 2026-...)` for the `X-App-Version` header.
-pub fn version_string() -> String {
-    format!(
-        "{} (commit {}, built {})",
-        env!("CARGO_PKG_VERSION"),
-        env!("CANARY_JUDGE_GIT_COMMIT"),
-        build_time()
-    )
-}
-
-fn build_time() -> String {
-    env!("CANARY_JUDGE_BUILD_EPOCH")
-        .parse::<i64>()
-        .ok()
-        .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| "unknown".into())
-}
+pub use crate::build_info::version_string;
 
 /// The `/version` document.
 pub fn version_json() -> serde_json::Value {
     serde_json::json!({
-        "version": env!("CARGO_PKG_VERSION"),
-        "commit": env!("CANARY_JUDGE_GIT_COMMIT"),
-        "build_time": build_time(),
+        "version": crate::build_info::CRATE_VERSION,
+        "commit": crate::build_info::COMMIT,
+        "build_time": crate::build_info::build_time(),
     })
 }
 

@@ -1,8 +1,9 @@
-//! Data sources: where one arm's series comes from. Today that is numbers written inline in
-//! the config or recorded series files on disk; a Prometheus `query` variant exists in the
-//! model so configs can name it, and loading it answers with a clear error until the
-//! Prometheus client lands. Parsing lives here so the CLI and the engine read files alike.
+//! Data sources: where one arm's series comes from — numbers written inline in the config,
+//! recorded series files on disk, or a Prometheus `query` (`prometheus/`) — and which
+//! Prometheus a config may reach (`catalog`: the operator's named sources and the trust
+//! rule). Parsing lives here so the CLI and the engine read files alike.
 
+pub mod catalog;
 pub mod files;
 pub mod prometheus;
 
@@ -22,7 +23,7 @@ pub enum SeriesSource {
     Values(Vec<f64>),
     /// A recorded series file, relative to the config file's directory.
     File(PathBuf),
-    /// A Prometheus query (PromQL); not available in this build yet.
+    /// A Prometheus query (PromQL), fetched over the analysis window.
     Query(String),
 }
 

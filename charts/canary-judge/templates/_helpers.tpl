@@ -89,6 +89,25 @@ prometheus:
   {{- if and $a.existingSecret $a.caKey }}
   ca_file: {{ printf "%s/%s" $dir $a.caKey | quote }}
   {{- end }}
+{{- with .Values.config.sources }}
+sources:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- if .Values.auth.enabled }}
+auth:
+  tokens:
+    {{- range required "auth.tokens must list at least one token when auth.enabled" .Values.auth.tokens }}
+    - name: {{ .name | quote }}
+      token:
+        file: {{ printf "/etc/canary-judge/auth/%s" .key | quote }}
+      {{- with .templates }}
+      templates: {{ toJson . }}
+      {{- end }}
+      {{- with .sources }}
+      sources: {{ toJson . }}
+      {{- end }}
+    {{- end }}
+{{- end }}
 templates:
   {{- if .Values.config.templates }}
   {{- toYaml .Values.config.templates | nindent 2 }}

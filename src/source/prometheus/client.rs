@@ -29,6 +29,8 @@ pub(crate) struct ClientKey {
     pub ca_pem: Option<Vec<u8>>,
     /// Certificate verification disabled.
     pub insecure: bool,
+    /// HTTP redirects followed.
+    pub follow_redirects: bool,
 }
 
 thread_local! {
@@ -70,6 +72,7 @@ mod tests {
             headers: vec![("authorization".to_string(), header.as_bytes().to_vec())],
             ca_pem: None,
             insecure: false,
+            follow_redirects: true,
         }
     }
 

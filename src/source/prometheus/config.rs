@@ -22,7 +22,7 @@ pub const PROMETHEUS_MAX_POINTS: u64 = 11_000;
 /// ```yaml
 /// address: http://prometheus.monitoring:9090   # base URL, may carry a path prefix
 /// timeout: 10s            # per query: bounds connect + send + evaluation + body read
-/// headers: {X-Scope-OrgID: team-a}
+/// headers: {X-Scope-OrgID: team-a, X-Api-Key: {env: PROM_API_KEY}}
 /// bearer_token: {file: /var/run/secrets/prom/token}   # or {env: PROM_TOKEN}
 /// basic_auth: {username: judge, password: {env: PROM_PASSWORD}}
 /// ca_file: /etc/prom-ca/ca.crt
@@ -42,10 +42,11 @@ pub struct PrometheusConfig {
     /// evaluation `timeout` so the server stops work we no longer wait for.
     #[serde(default = "default_timeout", deserialize_with = "deserialize_duration")]
     pub timeout: Duration,
-    /// Extra request headers (e.g. a tenant header for Mimir/Thanos). Values are treated as
-    /// possibly sensitive and are not shown by `Debug`.
+    /// Extra request headers (e.g. a tenant header for Mimir/Thanos): a plain value, or a
+    /// secret reference (`{file: …}`, `{env: …}`). Values are treated as possibly sensitive
+    /// and are not shown by `Debug`.
     #[serde(default)]
-    pub headers: BTreeMap<String, String>,
+    pub headers: BTreeMap<String, HeaderSource>,
     /// `Authorization: Bearer <token>` from a file or an environment variable.
     #[serde(default)]
     pub bearer_token: Option<SecretRef>,
@@ -74,6 +75,47 @@ pub struct PrometheusConfig {
     /// Optional explicit step for every query of this source (overrides the derived one).
     #[serde(default, deserialize_with = "deserialize_opt_duration")]
     pub step: Option<Duration>,
+    /// Whether HTTP redirects are followed. Not configurable: operator sources follow them;
+    /// a source an application team wrote does not, so an allow-listed address cannot
+    /// bounce the controller's requests to an address the allow-list does not admit.
+    #[serde(skip, default = "follow_redirects_default")]
+    pub follow_redirects: bool,
+}
+
+fn follow_redirects_default() -> bool {
+    true
+}
+
+/// One header value: written as a plain string, or as a secret reference.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum HeaderSource {
+    /// The value as written (e.g. a tenant id).
+    Plain(String),
+    /// Read from a file, an environment variable or (application-team configs only) an
+    /// inline value that Argo resolved from a Secret.
+    Secret(SecretRef),
+}
+
+impl From<&str> for HeaderSource {
+    fn from(v: &str) -> Self {
+        HeaderSource::Plain(v.to_string())
+    }
+}
+
+impl From<String> for HeaderSource {
+    fn from(v: String) -> Self {
+        HeaderSource::Plain(v)
+    }
+}
+
+impl fmt::Debug for HeaderSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HeaderSource::Plain(_) => f.write_str("Plain(***)"),
+            HeaderSource::Secret(r) => write!(f, "Secret({r:?})"),
+        }
+    }
 }
 
 /// How a non-finite sample is handled.
@@ -118,7 +160,43 @@ impl PrometheusConfig {
             nan: default_nan(),
             inf: default_inf(),
             step: None,
+            follow_redirects: true,
         }
+    }
+
+    /// Every secret reference in this config with the field path errors name it by
+    /// (`bearer_token`, `basic_auth.password`, `headers.X-Api-Key`).
+    pub fn secret_refs(&self) -> Vec<(String, &SecretRef)> {
+        let mut out = Vec::new();
+        if let Some(r) = &self.bearer_token {
+            out.push(("bearer_token".to_string(), r));
+        }
+        if let Some(b) = &self.basic_auth {
+            out.push(("basic_auth.password".to_string(), &b.password));
+        }
+        for (name, value) in &self.headers {
+            if let HeaderSource::Secret(r) = value {
+                out.push((format!("headers.{name}"), r));
+            }
+        }
+        out
+    }
+
+    /// Values written inline in this config that must never be shown: inline secret values
+    /// and every header value (headers may be API keys). Used to redact replies.
+    pub fn inline_secrets(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .secret_refs()
+            .into_iter()
+            .filter_map(|(_, r)| r.value.clone())
+            .collect();
+        for value in self.headers.values() {
+            if let HeaderSource::Plain(v) = value {
+                out.push(v.clone());
+            }
+        }
+        out.retain(|v| !v.is_empty());
+        out
     }
 }
 
@@ -138,6 +216,7 @@ impl fmt::Debug for PrometheusConfig {
             .field("nan", &self.nan)
             .field("inf", &self.inf)
             .field("step", &self.step)
+            .field("follow_redirects", &self.follow_redirects)
             .finish()
     }
 }
@@ -152,9 +231,14 @@ pub struct BasicAuthConfig {
     pub password: SecretRef,
 }
 
-/// Where a secret lives: exactly one of `file` or `env`. Inline values are deliberately not
-/// supported, so secrets never sit in an AnalysisTemplate or a config map.
-#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+/// Where a secret lives: exactly one of `file`, `env` or `value`.
+///
+/// `file` and `env` are read from the process that runs canary-judge, so only configs the
+/// operator owns may use them (see `source::catalog`). `value` is the secret itself and is
+/// accepted only in an application team's config, where Argo Rollouts filled it in from a
+/// Secret of the AnalysisRun's own namespace (`{{args.token}}` with `valueFrom.secretKeyRef`);
+/// it is redacted from every reply.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, rename_all = "snake_case")]
 pub struct SecretRef {
     /// Path of a file whose content (trailing newline trimmed) is the secret.
@@ -163,13 +247,48 @@ pub struct SecretRef {
     /// Name of an environment variable holding the secret.
     #[serde(default)]
     pub env: Option<String>,
+    /// The secret itself (application-team configs only).
+    #[serde(default)]
+    pub value: Option<String>,
+}
+
+impl fmt::Debug for SecretRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SecretRef")
+            .field("file", &self.file)
+            .field("env", &self.env)
+            .field("value", &self.value.as_ref().map(|_| "***"))
+            .finish()
+    }
 }
 
 impl SecretRef {
+    /// A reference to a file.
+    pub fn file(path: impl Into<PathBuf>) -> Self {
+        SecretRef {
+            file: Some(path.into()),
+            env: None,
+            value: None,
+        }
+    }
+
+    /// A reference to an environment variable.
+    pub fn env(var: impl Into<String>) -> Self {
+        SecretRef {
+            file: None,
+            env: Some(var.into()),
+            value: None,
+        }
+    }
+
     /// Reads the secret now. Errors name the file or variable, never the content.
     pub fn resolve(&self, what: &str) -> Result<Secret, SourceError> {
-        match (&self.file, &self.env) {
-            (Some(path), None) => {
+        match (&self.file, &self.env, &self.value) {
+            (None, None, Some(v)) if !v.is_empty() => Ok(Secret(v.clone())),
+            (None, None, Some(_)) => Err(SourceError::Config {
+                message: format!("{what} value is empty"),
+            }),
+            (Some(path), None, None) => {
                 let raw = std::fs::read_to_string(path).map_err(|e| SourceError::Config {
                     message: format!("cannot read {what} from file {}: {e}", path.display()),
                 })?;
@@ -181,7 +300,7 @@ impl SecretRef {
                 }
                 Ok(Secret(value))
             }
-            (None, Some(var)) => match std::env::var(var) {
+            (None, Some(var), None) => match std::env::var(var) {
                 Ok(v) if !v.is_empty() => Ok(Secret(v)),
                 Ok(_) => Err(SourceError::Config {
                     message: format!("{what} environment variable {var} is empty"),
@@ -191,7 +310,7 @@ impl SecretRef {
                 }),
             },
             _ => Err(SourceError::Config {
-                message: format!("{what} needs exactly one of `file` or `env`"),
+                message: format!("{what} needs exactly one of `file`, `env` or `value`"),
             }),
         }
     }
@@ -254,36 +373,38 @@ mod tests {
         let s = Secret::new("hunter2-token");
         assert_eq!(format!("{s:?}"), "Secret(***)");
         let mut cfg = PrometheusConfig::with_address("http://p");
-        cfg.headers
-            .insert("X-Api-Key".into(), "key-value-123".into());
+        cfg.headers.insert(
+            "X-Api-Key".into(),
+            HeaderSource::Plain("key-value-123".into()),
+        );
+        cfg.bearer_token = Some(SecretRef {
+            file: None,
+            env: None,
+            value: Some("inline-token-456".into()),
+        });
         let dbg = format!("{cfg:?}");
         assert!(
-            dbg.contains("X-Api-Key") && !dbg.contains("key-value-123"),
+            dbg.contains("X-Api-Key")
+                && !dbg.contains("key-value-123")
+                && !dbg.contains("inline-token-456"),
             "{dbg}"
         );
     }
 
     #[test]
     fn secret_ref_errors_name_source_not_value() {
-        let r = SecretRef {
-            file: None,
-            env: Some("CANARY_JUDGE_TEST_SURELY_UNSET_VAR".into()),
-        };
+        let r = SecretRef::env("CANARY_JUDGE_TEST_SURELY_UNSET_VAR");
         let e = r.resolve("bearer token").unwrap_err().to_string();
         assert!(e.contains("CANARY_JUDGE_TEST_SURELY_UNSET_VAR"), "{e}");
         let both = SecretRef {
             file: Some("/x".into()),
             env: Some("Y".into()),
+            value: None,
         };
         assert!(both.resolve("password").is_err());
         let dir = std::env::temp_dir().join(format!("cj-secret-{}", std::process::id()));
         std::fs::write(&dir, "s3cret\n").unwrap();
-        let ok = SecretRef {
-            file: Some(dir.clone()),
-            env: None,
-        }
-        .resolve("password")
-        .unwrap();
+        let ok = SecretRef::file(dir.clone()).resolve("password").unwrap();
         assert_eq!(ok.expose(), "s3cret");
         std::fs::remove_file(dir).unwrap();
     }

@@ -23,7 +23,9 @@ use prometheus_http_query::response::Data;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
 use serde::Deserialize;
 
-pub use config::{BasicAuthConfig, NonFinitePolicy, PrometheusConfig, Secret, SecretRef};
+pub use config::{
+    BasicAuthConfig, HeaderSource, NonFinitePolicy, PrometheusConfig, Secret, SecretRef,
+};
 pub use error::SourceError;
 pub use query::{ArmQuery, MetricQueries, MetricSeries, Series};
 pub use series::{
@@ -128,7 +130,13 @@ impl PrometheusSource {
         for (name, value) in &cfg.headers {
             let n = HeaderName::from_bytes(name.as_bytes())
                 .map_err(|_| config_error(format!("header name {name:?} is invalid")))?;
-            let mut v = HeaderValue::from_str(value)
+            let resolved = match value {
+                HeaderSource::Plain(v) => v.clone(),
+                HeaderSource::Secret(r) => {
+                    r.resolve(&format!("header {name}"))?.expose().to_string()
+                }
+            };
+            let mut v = HeaderValue::from_str(&resolved)
                 .map_err(|_| config_error(format!("value of header {name:?} is invalid")))?;
             v.set_sensitive(true);
             headers.insert(n, v);
@@ -167,6 +175,7 @@ impl PrometheusSource {
                 .collect(),
             ca_pem: ca_pem.clone(),
             insecure: cfg.insecure_skip_verify,
+            follow_redirects: cfg.follow_redirects,
         };
         let http = client::get_or_build(key, || {
             let mut builder = reqwest::Client::builder()
@@ -174,6 +183,9 @@ impl PrometheusSource {
                 .connect_timeout(cfg.timeout)
                 .default_headers(headers)
                 .user_agent(concat!("canary-judge/", env!("CARGO_PKG_VERSION")));
+            if !cfg.follow_redirects {
+                builder = builder.redirect(reqwest::redirect::Policy::none());
+            }
             if let (Some(pem), Some(path)) = (&ca_pem, &cfg.ca_file) {
                 let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
                     config_error(format!("ca_file {} is not PEM: {e}", path.display()))

@@ -49,8 +49,8 @@ func benchQueries(scenario string) []string {
 func benchConfig(address, scenario, since, until string) json.RawMessage {
 	q := benchQueries(scenario)
 	cfg := map[string]any{
-		"prometheus": map[string]any{"address": address, "timeout": "10s", "step": "15s"},
-		"window":     map[string]any{"since": since, "until": until},
+		"source": "bench", // the operator source written by setup (trust_test.go)
+		"window": map[string]any{"since": since, "until": until},
 		"metrics": []any{
 			map[string]any{"name": "error-rate", "method": "mann-whitney",
 				"canary": map[string]any{"query": q[0]}, "baseline": map[string]any{"query": q[1]}},

@@ -251,12 +251,13 @@ func setup(t *testing.T) {
 	}
 	t.Setenv("POD_NAMESPACE", namespace)
 	hclog.DefaultOutput = &hostLog
+	// The operator's data sources, passed as the platform team would (trust_test.go).
+	sources := writeSources(t, dir)
 	cm := &corev1.ConfigMap{
 		ObjectMeta: metav1.ObjectMeta{Name: "argo-rollouts-config", Namespace: namespace},
 		Data: map[string]string{
-			"metricProviderPlugins": fmt.Sprintf(
-				"- name: %q\n  location: %q\n- name: %q\n  location: %q\n",
-				pluginName, "file://"+abs, brokenName, "file://"+abs),
+			"metricProviderPlugins": pluginEntry(pluginName, "file://"+abs, sources) +
+				pluginEntry(brokenName, "file://"+abs, sources),
 		},
 	}
 	kube := fake.NewSimpleClientset(cm)
@@ -648,6 +649,7 @@ func TestConformance(t *testing.T) {
 	})
 
 	prometheusCases(t, get, judged)
+	trustCases(t, get, judged)
 
 	t.Run("idle_gap_over_75s", func(t *testing.T) {
 		if os.Getenv("CONFORMANCE_IDLE") != "1" {

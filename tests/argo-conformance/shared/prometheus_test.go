@@ -14,8 +14,6 @@ package conformance
 import (
 	"encoding/json"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -38,12 +36,13 @@ func promQueries(scenario, track string) (events, traffic, ratio, buckets string
 
 // promConfig is the Kayenta-style score of examples/prometheus/kayenta-score.yaml as plugin
 // JSON. window: since/until Unix seconds as strings ("" = not set).
-func promConfig(address, timeout, scenario string, window map[string]any, extra map[string]any) json.RawMessage {
+// source names one of the operator's data sources written by setup (trust_test.go).
+func promConfig(source, scenario string, window map[string]any, extra map[string]any) json.RawMessage {
 	ce, ct, cr, cb := promQueries(scenario, "canary")
 	be, bt, _, bb := promQueries(scenario, "baseline")
 	cfg := map[string]any{
-		"prometheus": map[string]any{"address": address, "timeout": timeout},
-		"window":     window,
+		"source": source,
+		"window": window,
 		"scoring": map[string]any{"mode": "kayenta", "pass": 75, "marginal": 50,
 			"group_weights": map[string]any{"errors": 40, "latency": 60}},
 		"metrics": []any{
@@ -116,7 +115,7 @@ func prometheusCases(t *testing.T, get func(*testing.T) rpc.MetricProviderPlugin
 	}
 	for _, c := range cases {
 		t.Run("prometheus_"+c.scenario, func(t *testing.T) {
-			cfg := promConfig(url, "5s", c.scenario, pinned, nil)
+			cfg := promConfig("default", c.scenario, pinned, nil)
 			t0 := time.Now()
 			m := get(t).Run(analysisRun(metric(cfg, "", "")), metric(cfg, "", ""))
 			t.Logf("scenario %s: phase %s in %v", c.scenario, m.Phase, time.Since(t0))
@@ -147,7 +146,7 @@ func prometheusCases(t *testing.T, get func(*testing.T) rpc.MetricProviderPlugin
 	// with half or more of the metrics without data the run is Inconclusive. Never a pass.
 	for _, sc := range []string{"no_traffic", "absent"} {
 		t.Run("prometheus_"+sc, func(t *testing.T) {
-			cfg := promConfig(url, "5s", sc, pinned, nil)
+			cfg := promConfig("default", sc, pinned, nil)
 			m := get(t).Run(analysisRun(metric(cfg, "", "")), metric(cfg, "", ""))
 			t.Logf("scenario %s: phase %s", sc, m.Phase)
 			checkCompleted(t, m)
@@ -167,7 +166,7 @@ func prometheusCases(t *testing.T, get func(*testing.T) rpc.MetricProviderPlugin
 	}
 
 	t.Run("prometheus_window_from_status_startedAt", func(t *testing.T) {
-		cfg := promConfig(url, "5s", "healthy", map[string]any{"until": strconv.FormatInt(end, 10)}, nil)
+		cfg := promConfig("default", "healthy", map[string]any{"until": strconv.FormatInt(end, 10)}, nil)
 		m := get(t).Run(runStartedAt(metric(cfg, "", ""), time.Unix(start, 0)), metric(cfg, "", ""))
 		if !judged {
 			return
@@ -189,7 +188,7 @@ func prometheusCases(t *testing.T, get func(*testing.T) rpc.MetricProviderPlugin
 	t.Run("prometheus_hold_then_decide", func(t *testing.T) {
 		hold := map[string]any{"hold": map[string]any{"max_duration": "10m", "resume_every": "30s"}}
 		short := map[string]any{"since": strconv.FormatInt(end-180, 10), "until": strconv.FormatInt(end, 10)}
-		cfg := onlyMetric(promConfig(url, "5s", "healthy", short, hold), 1)
+		cfg := onlyMetric(promConfig("default", "healthy", short, hold), 1)
 		m := get(t).Run(analysisRun(metric(cfg, "", "")), metric(cfg, "", ""))
 		if !judged {
 			return
@@ -197,7 +196,7 @@ func prometheusCases(t *testing.T, get func(*testing.T) rpc.MetricProviderPlugin
 		if m.Phase != v1alpha1.AnalysisPhaseRunning || m.ResumeAt == nil {
 			t.Fatalf("want Running with ResumeAt, got %s: %s %v", m.Phase, m.Message, m.Metadata)
 		}
-		full := onlyMetric(promConfig(url, "5s", "healthy", pinned, hold), 1)
+		full := onlyMetric(promConfig("default", "healthy", pinned, hold), 1)
 		r := get(t).Resume(analysisRun(metric(full, "", "")), metric(full, "", ""), m)
 		if r.Phase != v1alpha1.AnalysisPhaseSuccessful {
 			t.Fatalf("after Resume: %s: %s", r.Phase, r.Message)
@@ -208,50 +207,16 @@ func prometheusCases(t *testing.T, get func(*testing.T) rpc.MetricProviderPlugin
 	})
 
 	// Faults: an Error measurement naming the address and the cause, within the timeout.
-	closed := func() string {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := "http://" + l.Addr().String()
-		l.Close()
-		return addr
-	}()
-	slow := func() string {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			time.Sleep(5 * time.Second)
-		})}
-		go srv.Serve(l)
-		t.Cleanup(func() { srv.Close() })
-		return "http://" + l.Addr().String()
-	}()
-	errJSON := func() string {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(503)
-			w.Write([]byte(`{"status":"error","errorType":"unavailable","error":"too many queries"}`))
-		})}
-		go srv.Serve(l)
-		t.Cleanup(func() { srv.Close() })
-		return "http://" + l.Addr().String()
-	}()
-	faults := []struct{ name, address, cause string }{
-		{"refusing", closed, "refused"},
-		{"slow_past_timeout", slow, "timeout"},
-		{"error_json_503", errJSON, "too many queries"},
-		{"bad_promql_on_real_prometheus", url, "bad_data"},
+	// The fault servers are operator sources with a 1 s timeout, started by setup.
+	faults := []struct{ name, source, address, cause string }{
+		{"refusing", "refusing", faultAddr["refusing"], "refused"},
+		{"slow_past_timeout", "slow", faultAddr["slow"], "timeout"},
+		{"error_json_503", "error-json", faultAddr["error-json"], "too many queries"},
+		{"bad_promql_on_real_prometheus", "default", url, "bad_data"},
 	}
 	for _, f := range faults {
 		t.Run("prometheus_fault_"+f.name, func(t *testing.T) {
-			cfg := promConfig(f.address, "1s", "healthy", pinned, nil)
+			cfg := promConfig(f.source, "healthy", pinned, nil)
 			if f.name == "bad_promql_on_real_prometheus" {
 				cfg = json.RawMessage(strings.Replace(string(cfg), "sum by (le)", "sum by (le", 1))
 			}

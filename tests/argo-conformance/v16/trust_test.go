@@ -1,0 +1,1 @@
+../shared/trust_test.go
