@@ -345,7 +345,10 @@ async fn fetch_metric(
         }
     };
     let (c, b) = tokio::join!(c, b);
-    let (c, b) = (c?, b?);
+    let (mut c, mut b) = (c?, b?);
+    if let Some(b) = b.as_mut() {
+        align_intervals(&mut c, b);
+    }
     let info = MetricFetch {
         step_seconds: w.step.as_secs_f64(),
         canary: c.1,
@@ -358,6 +361,49 @@ async fn fetch_metric(
     Ok((data, info))
 }
 
+/// Interval end times of a fetched counts or histogram arm (`None` for other shapes).
+type Stamps = Option<Vec<f64>>;
+
+/// Keeps only the grid intervals both arms have. Counts and histograms are compared interval
+/// by interval, so an interval one arm lacks (e.g. before the canary's first scrape: its
+/// `increase()` has no point yet while the baseline's has) must be dropped from both, not
+/// leave the arms with different lengths.
+fn align_intervals(
+    c: &mut (Option<ArmData>, ArmFetch, Stamps),
+    b: &mut (Option<ArmData>, ArmFetch, Stamps),
+) {
+    let (Some(ct), Some(bt)) = (&c.2, &b.2) else {
+        return;
+    };
+    if ct == bt {
+        return;
+    }
+    let key = |t: &f64| (t * 1000.0).round() as i64;
+    let cset: std::collections::BTreeSet<i64> = ct.iter().map(key).collect();
+    let bset: std::collections::BTreeSet<i64> = bt.iter().map(key).collect();
+    let keep_c: Vec<bool> = ct.iter().map(|t| bset.contains(&key(t))).collect();
+    let keep_b: Vec<bool> = bt.iter().map(|t| cset.contains(&key(t))).collect();
+    fn filter<T: Clone>(v: &[T], keep: &[bool]) -> Vec<T> {
+        v.iter()
+            .zip(keep)
+            .filter(|(_, k)| **k)
+            .map(|(x, _)| x.clone())
+            .collect()
+    }
+    for (arm, keep) in [(&mut c.0, keep_c), (&mut b.0, keep_b)] {
+        match arm {
+            Some(ArmData::Counts(s)) if s.events.len() == keep.len() => {
+                s.events = filter(&s.events, &keep);
+                s.traffic = filter(&s.traffic, &keep);
+            }
+            Some(ArmData::Histogram(h)) if h.intervals.len() == keep.len() => {
+                h.intervals = filter(&h.intervals, &keep);
+            }
+            _ => {}
+        }
+    }
+}
+
 async fn fetch_arm(
     metric: &Metric,
     arm: &str,
@@ -366,7 +412,8 @@ async fn fetch_arm(
     start: i64,
     end: i64,
     step: Duration,
-) -> Result<(Option<ArmData>, ArmFetch), FetchError> {
+) -> Result<(Option<ArmData>, ArmFetch, Stamps), FetchError> {
+    let mut stamps: Stamps = None;
     let mut info = ArmFetch {
         queries: plan.queries(),
         ..ArmFetch::default()
@@ -430,6 +477,7 @@ async fn fetch_arm(
                     let t: Vec<f64> = c.points.iter().map(|p| p.traffic).collect();
                     info.events = Some(e.iter().sum());
                     info.traffic = Some(t.iter().sum());
+                    stamps = Some(c.points.iter().map(|p| p.timestamp).collect());
                     Some(ArmData::Counts(CountSeries {
                         events: e,
                         traffic: t,
@@ -443,6 +491,7 @@ async fn fetch_arm(
                 info.points = h.points.len();
                 info.missing = h.missing.len();
                 info.traffic = Some(h.points.iter().filter_map(|(_, b)| b.last().copied()).sum());
+                stamps = Some(h.points.iter().map(|(t, _)| *t).collect());
                 Some(ArmData::Histogram(HistogramSeries {
                     bounds: h.bounds,
                     intervals: h.points.into_iter().map(|(_, b)| b).collect(),
@@ -451,7 +500,7 @@ async fn fetch_arm(
             Err(e) => no_data(&mut info, e, "histogram")?,
         },
     };
-    Ok((data, info))
+    Ok((data, info, stamps))
 }
 
 /// Parses a time: Unix seconds, RFC 3339 (`2026-01-02T15:04:05Z`), `now`, or `now-30m`
@@ -514,6 +563,56 @@ pub fn resolve_window(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn arms_keep_only_the_intervals_both_have() {
+        let counts = |e: Vec<f64>| {
+            ArmData::Counts(CountSeries {
+                traffic: e.iter().map(|x| x * 10.0).collect(),
+                events: e,
+            })
+        };
+        // the canary has no point at t=10 (its first increase() needs two samples)
+        let mut c = (
+            Some(counts(vec![1.0, 2.0])),
+            ArmFetch::default(),
+            Some(vec![20.0, 30.0]),
+        );
+        let mut b = (
+            Some(counts(vec![5.0, 6.0, 7.0])),
+            ArmFetch::default(),
+            Some(vec![10.0, 20.0, 30.0]),
+        );
+        align_intervals(&mut c, &mut b);
+        match (&c.0, &b.0) {
+            (Some(ArmData::Counts(cs)), Some(ArmData::Counts(bs))) => {
+                assert_eq!(cs.events, vec![1.0, 2.0]);
+                assert_eq!(bs.events, vec![6.0, 7.0]);
+                assert_eq!(bs.traffic, vec![60.0, 70.0]);
+            }
+            other => panic!("{other:?}"),
+        }
+        let hist = |n: usize| {
+            ArmData::Histogram(HistogramSeries {
+                bounds: vec![f64::INFINITY],
+                intervals: (0..n).map(|i| vec![i as f64]).collect(),
+            })
+        };
+        let mut c = (Some(hist(2)), ArmFetch::default(), Some(vec![10.0, 30.0]));
+        let mut b = (
+            Some(hist(3)),
+            ArmFetch::default(),
+            Some(vec![10.0, 20.0, 30.0]),
+        );
+        align_intervals(&mut c, &mut b);
+        match (&c.0, &b.0) {
+            (Some(ArmData::Histogram(ch)), Some(ArmData::Histogram(bh))) => {
+                assert_eq!(ch.intervals, vec![vec![0.0], vec![1.0]]);
+                assert_eq!(bh.intervals, vec![vec![0.0], vec![2.0]]);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 
     #[test]
     fn times_parse() {

@@ -1,0 +1,3 @@
+module canaryjudge.test/e2eapp
+
+go 1.24
