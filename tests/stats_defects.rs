@@ -3,8 +3,11 @@
 
 use canary_judge::analysis::engine::MetricOutcome;
 use canary_judge::analysis::{AnalysisConfig, ArmData, SeriesSet, evaluate};
-use canary_judge::stats::Verdict;
-use canary_judge::stats::counts::CountSeries;
+use canary_judge::stats::counts::{self, CountParams, CountSeries};
+use canary_judge::stats::mann_whitney::{self, MannWhitneyParams};
+use canary_judge::stats::msprt::{self, MsprtParams};
+use canary_judge::stats::welch::{self, WelchParams};
+use canary_judge::stats::{Decision, Verdict};
 use proptest::prelude::*;
 
 // ---------------------------------------------------------------------------------------
@@ -87,5 +90,247 @@ proptest! {
             prop_assert_eq!(r.verdict, Verdict::Fail);
         }
         prop_assert!(r.reason.contains("`errors`"), "{}", r.reason);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Defect 4: never ci_low > ci_high; an empty running intersection is reported, never passes.
+// ---------------------------------------------------------------------------------------
+
+/// A small deterministic generator (SplitMix64), so the tests need no RNG crate.
+struct Mix(u64);
+impl Mix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn uniform(&mut self) -> f64 {
+        ((self.next() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    }
+    fn normal(&mut self) -> f64 {
+        let (u, v) = (self.uniform(), self.uniform());
+        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+    }
+    /// Poisson by inversion for small means, normal approximation above 500.
+    fn poisson(&mut self, mean: f64) -> f64 {
+        if mean > 500.0 {
+            return (mean + mean.sqrt() * self.normal()).round().max(0.0);
+        }
+        let (mut k, mut p, mut cdf) = (0.0, (-mean).exp(), 0.0);
+        let u = self.uniform();
+        loop {
+            cdf += p;
+            if u <= cdf || k > 10.0 * mean + 50.0 {
+                return k;
+            }
+            k += 1.0;
+            p *= mean / k;
+        }
+    }
+}
+
+fn assert_ordered(d: &Decision) {
+    if let (Some(lo), Some(hi)) = (d.ci_low, d.ci_high) {
+        assert!(lo <= hi, "inverted interval [{lo}, {hi}]: {}", d.reason);
+    }
+    if d.extra.contains_key("cs_empty_look") {
+        assert_ne!(d.verdict, Verdict::Pass, "{}", d.reason);
+        assert!(d.reason.contains("became empty"), "{}", d.reason);
+    }
+}
+
+/// Counts whose ratio is 1 for `before` intervals and `after_ratio` afterwards.
+fn changing_counts(
+    before: usize,
+    after: usize,
+    after_ratio: f64,
+    seed: u64,
+) -> (CountSeries, CountSeries) {
+    let mut g = Mix(seed);
+    let (mut c, mut b) = (CountSeries::default(), CountSeries::default());
+    for i in 0..before + after {
+        let r = if i < before { 1.0 } else { after_ratio };
+        c.events.push(g.poisson(100.0 * r));
+        c.traffic.push(10_000.0);
+        b.events.push(g.poisson(100.0));
+        b.traffic.push(10_000.0);
+    }
+    (c, b)
+}
+
+#[test]
+fn defect4_count_interval_never_inverted_after_a_change() {
+    // The running bounds close in near 1 while the ratio is 1, then the ratio doubles: the
+    // lower bound climbs past the old upper bound, which used to be shown as ci_low > ci_high.
+    let (c, b) = changing_counts(200, 100, 2.0, 16);
+    let d = counts::compare(&c, &b, &CountParams::default()).expect("valid counts");
+    assert!(d.extra.contains_key("cs_empty_look"), "{d:?}");
+    assert_ordered(&d);
+    assert_eq!(d.verdict, Verdict::Fail, "{}", d.reason);
+    // Every prefix, as a look-by-look caller sees it.
+    for k in 1..=c.events.len() {
+        let cut = |s: &CountSeries| CountSeries {
+            events: s.events[..k].to_vec(),
+            traffic: s.traffic[..k].to_vec(),
+        };
+        assert_ordered(
+            &counts::compare(&cut(&c), &cut(&b), &CountParams::default()).expect("valid"),
+        );
+    }
+}
+
+#[test]
+fn defect4_msprt_interval_never_inverted_after_a_change() {
+    let mut g = Mix(4);
+    let x: Vec<f64> = (0..400)
+        .map(|i| 100.0 + g.normal() + if i >= 300 { 3.0 } else { 0.0 })
+        .collect();
+    let y: Vec<f64> = (0..400).map(|_| 100.0 + g.normal()).collect();
+    let d = msprt::compare(&x, &y, &MsprtParams::default()).expect("valid");
+    assert!(d.extra.contains_key("cs_empty_look"), "{d:?}");
+    assert_ordered(&d);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+    #[test]
+    fn defect4_no_inverted_interval_generated(
+        before in 0usize..150,
+        after in 1usize..100,
+        ratio in 0.3f64..4.0,
+        seed in any::<u64>(),
+    ) {
+        let (c, b) = changing_counts(before, after, ratio, seed);
+        let d = counts::compare(&c, &b, &CountParams::default()).expect("valid");
+        assert_ordered(&d);
+        let mut g = Mix(seed);
+        let shift = ratio - 1.0;
+        let x: Vec<f64> = (0..before + after)
+            .map(|i| 10.0 + g.normal() + if i >= before { shift } else { 0.0 })
+            .collect();
+        let y: Vec<f64> = (0..before + after).map(|_| 10.0 + g.normal()).collect();
+        for harm in [canary_judge::stats::Harm::Increase, canary_judge::stats::Harm::Either] {
+            let p = MsprtParams { harm, ..MsprtParams::default() };
+            assert_ordered(&msprt::compare(&x, &y, &p).expect("valid"));
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Defect 7: statistics are reported whenever computable; the minimum only gates the verdict.
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn defect7_welch_reports_statistics_below_min_samples() {
+    let d = welch::compare(
+        &[1.0, 2.0, 3.0, 4.0, 5.5],
+        &[1.2, 2.1, 2.9, 4.4],
+        &WelchParams::default(),
+    )
+    .expect("valid");
+    assert_eq!(d.verdict, Verdict::Inconclusive);
+    assert!(d.reason.contains("need at least 5"), "{}", d.reason);
+    for (name, v) in [
+        ("statistic", d.statistic),
+        ("p_value", d.p_value),
+        ("df", d.df),
+        ("ci_low", d.ci_low),
+        ("ci_high", d.ci_high),
+    ] {
+        assert!(v.is_some_and(f64::is_finite), "{name} missing: {d:?}");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    #[test]
+    fn defect7_below_minimum_same_statistics_as_without_minimum(
+        x in proptest::collection::vec(0.0f64..100.0, 2..12),
+        y in proptest::collection::vec(0.0f64..100.0, 2..12),
+    ) {
+        let gated = WelchParams { min_samples: 50, ..WelchParams::default() };
+        let open = WelchParams { min_samples: 2, ..WelchParams::default() };
+        let a = welch::compare(&x, &y, &gated).expect("valid");
+        let b = welch::compare(&x, &y, &open).expect("valid");
+        prop_assert_eq!(a.verdict, Verdict::Inconclusive);
+        prop_assert_eq!(a.statistic, b.statistic);
+        prop_assert_eq!(a.p_value, b.p_value);
+        prop_assert_eq!(a.ci_low, b.ci_low);
+        prop_assert_eq!(a.ci_high, b.ci_high);
+        let gated = MannWhitneyParams { min_samples: 50, ..MannWhitneyParams::default() };
+        let d = mann_whitney::compare(&x, &y, &gated).expect("valid");
+        prop_assert!(d.statistic.is_some() && d.p_value.is_some());
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Defect 8: values near 1e300, counts beyond 2^53, degenerate all-zero series.
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn defect8_huge_values_are_judged_like_their_scaled_copies() {
+    let x = [1.0e300, 1.1e300, 0.9e300, 1.05e300, 0.95e300, 1.02e300];
+    let y = [1.0e300, 1.01e300, 0.99e300, 1.0e300, 0.98e300, 1.03e300];
+    let w = welch::compare(&x, &y, &WelchParams::default()).expect("valid");
+    assert!(w.p_value.is_some_and(|p| p < 1.0), "{w:?}");
+    assert!(w.ci_low.is_some() && w.ci_high.is_some(), "{w:?}");
+    let long_x: Vec<f64> = (0..60).map(|i| x[i % 6]).collect();
+    let long_y: Vec<f64> = (0..60).map(|i| y[i % 6]).collect();
+    let m = msprt::compare(&long_x, &long_y, &MsprtParams::default()).expect("valid");
+    assert!(!m.reason.contains("constant"), "{}", m.reason);
+    assert!(m.ci_low.is_some() && m.ci_high.is_some(), "{m:?}");
+}
+
+#[test]
+fn defect8_counts_beyond_two_to_the_53_are_rejected() {
+    let big = CountSeries {
+        events: vec![1.0; 3],
+        traffic: vec![1e300; 3],
+    };
+    let ok = CountSeries {
+        events: vec![1.0; 3],
+        traffic: vec![1e6; 3],
+    };
+    let e = counts::compare(&big, &ok, &CountParams::default()).expect_err("out of range");
+    assert!(e.to_string().contains("2^53"), "{e}");
+}
+
+#[test]
+fn defect8_identical_all_zero_series_agree_across_methods() {
+    let z = vec![0.0; 20];
+    let w = welch::compare(&z, &z, &WelchParams::default()).expect("valid");
+    let m = mann_whitney::compare(&z, &z, &MannWhitneyParams::default()).expect("valid");
+    assert_eq!(
+        w.verdict, m.verdict,
+        "welch: {} / mw: {}",
+        w.reason, m.reason
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    #[test]
+    fn defect8_power_of_two_scaling_changes_nothing_scale_free(
+        x in proptest::collection::vec(1.0f64..2.0, 6..30),
+        y in proptest::collection::vec(1.0f64..2.0, 6..30),
+        k in 990i32..1020,
+    ) {
+        let s = 2f64.powi(k);
+        let (xs, ys): (Vec<f64>, Vec<f64>) =
+            (x.iter().map(|v| v * s).collect(), y.iter().map(|v| v * s).collect());
+        let a = welch::compare(&x, &y, &WelchParams::default()).expect("valid");
+        let b = welch::compare(&xs, &ys, &WelchParams::default()).expect("valid");
+        prop_assert_eq!(a.verdict, b.verdict);
+        prop_assert_eq!(a.p_value, b.p_value);
+        prop_assert_eq!(a.statistic, b.statistic);
+        prop_assert_eq!(a.ci_low.map(|v| v * s), b.ci_low);
+        let n = x.len().min(y.len());
+        let a = msprt::compare(&x[..n], &y[..n], &MsprtParams { burn_in: 5, ..MsprtParams::default() }).expect("valid");
+        let b = msprt::compare(&xs[..n], &ys[..n], &MsprtParams { burn_in: 5, ..MsprtParams::default() }).expect("valid");
+        prop_assert_eq!(a.verdict, b.verdict);
+        prop_assert_eq!(a.p_value, b.p_value);
     }
 }

@@ -81,6 +81,11 @@ pub const RATIO_GRID: [f64; 7] = [1.1, 1.25, 1.5, 2.0, 3.0, 5.0, 10.0];
 const R_MIN: f64 = 1e-6;
 const R_MAX: f64 = 1e6;
 
+/// Largest count accepted per interval and in total, 2^53: above it a double no longer holds
+/// every integer, totals lose events silently and `n_canary` (a u64) would saturate; such
+/// input is rejected with a clear error rather than judged on rounded numbers.
+pub const MAX_EXACT_COUNT: f64 = 9_007_199_254_740_992.0;
+
 /// One interval after validation: canary events, baseline events, canary share under H0.
 #[derive(Debug, Clone, Copy)]
 struct Cell {
@@ -231,6 +236,19 @@ fn validate_arm(arm: &'static str, s: &CountSeries) -> Result<(), StatsError> {
                 why: format!("interval {i} has a negative count {n}"),
             });
         }
+        if e > MAX_EXACT_COUNT || n > MAX_EXACT_COUNT {
+            return Err(StatsError::InvalidParameter {
+                name: if e > MAX_EXACT_COUNT {
+                    events_name
+                } else {
+                    traffic_name
+                },
+                why: format!(
+                    "interval {i} has a count of {} above 2^53 = {MAX_EXACT_COUNT:.0}, the largest a double holds exactly",
+                    e.max(n)
+                ),
+            });
+        }
         if n < e {
             return Err(StatsError::InvalidParameter {
                 name: traffic_name,
@@ -268,6 +286,7 @@ pub fn compare(
         first_fail,
         r_upper,
         r_lower,
+        empty_at,
     } = scan(canary, baseline, params, true)?;
     let alpha = params.alpha;
 
@@ -296,6 +315,17 @@ pub fn compare(
     if let Some(look) = first_fail {
         x.insert("first_fail_look".into(), look as f64);
     }
+    // An empty running intersection is a ≤ α event of a valid confidence sequence (the ratio
+    // moved during the rollout): say so, show the last look's own interval, never pass.
+    let empty_note = match empty_at {
+        Some(look) => {
+            x.insert("cs_empty_look".into(), look as f64);
+            format!(
+                "; the running intersection of the rate-ratio confidence sequence became empty at interval {look} (probability ≤ α if the ratio is constant: it moved), so the interval shown is the last look's own and no pass is given"
+            )
+        }
+        None => String::new(),
+    };
 
     let ratio_text = match decision.effect {
         Some(r) => format!("{r:.3}"),
@@ -314,6 +344,7 @@ pub fn compare(
             "canary error rate above baseline: e-value reached 1/α = {:.1} by interval {look} (rate ratio {ratio_text}, lower bound {r_lower:.3})",
             1.0 / alpha
         );
+        decision.reason.push_str(&empty_note);
         return Ok(decision);
     }
     if ec_tot + eb_tot == 0.0 {
@@ -321,7 +352,9 @@ pub fn compare(
         return Ok(decision);
     }
     let limit = 1.0 + params.margin;
-    if ec_tot + eb_tot >= params.min_events && r_upper < limit {
+    if empty_at.is_some() {
+        decision.reason = format!("no rejection yet (max e = {:.3})", log_e_max.exp());
+    } else if ec_tot + eb_tot >= params.min_events && r_upper < limit {
         decision.verdict = Verdict::Pass;
         decision.reason = format!(
             "rate-ratio upper bound {r_upper:.3} is below 1 + margin = {limit:.3} (rate ratio {ratio_text})"
@@ -343,6 +376,7 @@ pub fn compare(
             }
         );
     }
+    decision.reason.push_str(&empty_note);
     Ok(decision)
 }
 
@@ -358,6 +392,8 @@ struct Scan {
     first_fail: Option<usize>,
     r_upper: f64,
     r_lower: f64,
+    /// First look at which the running intersection r_L ≤ r ≤ r_U became empty.
+    empty_at: Option<usize>,
 }
 
 /// The e-process of [`compare`] without the rate-ratio confidence sequence: what a caller (or
@@ -416,6 +452,17 @@ fn scan(
     let n = canary.events.len();
     let alpha = params.alpha;
     let log_threshold = (1.0 / alpha).ln();
+    for (arm, s) in [("canary.traffic", canary), ("baseline.traffic", baseline)] {
+        let total: f64 = s.traffic.iter().sum();
+        if total > MAX_EXACT_COUNT {
+            return Err(StatsError::InvalidParameter {
+                name: arm,
+                why: format!(
+                    "totals {total:e} requests, above 2^53 = {MAX_EXACT_COUNT:.0}, the largest count a double holds exactly"
+                ),
+            });
+        }
+    }
 
     let mut cells: Vec<Cell> = Vec::with_capacity(n);
     let (mut ec_tot, mut eb_tot, mut nc_tot, mut nb_tot) = (0.0, 0.0, 0.0, 0.0);
@@ -427,6 +474,7 @@ fn scan(
     let mut first_fail: Option<usize> = None;
     // Rate-ratio bounds: the grid sums of the mirror-image processes at the current bound,
     // updated in O(grid) per interval and re-solved only when that process rejects.
+    let mut empty_at: Option<usize> = None;
     let mut upper = BoundTracker::new(false);
     let mut lower = BoundTracker::new(true);
     for i in 0..n {
@@ -468,8 +516,17 @@ fn scan(
         if with_bounds && ec + eb > 0.0 {
             upper.push(&cells, log_threshold);
             lower.push(&cells, log_threshold);
+            if empty_at.is_none() && lower.bound > upper.bound {
+                empty_at = Some(i + 1);
+            }
         }
     }
+    // After an empty running intersection, the last look's own interval (not intersected
+    // with earlier looks) is what is shown; one solve per side over all cells.
+    let own = match empty_at {
+        Some(_) => own_interval(&cells, log_threshold),
+        None => (lower.bound, upper.bound),
+    };
     Ok(Scan {
         n,
         ec_tot,
@@ -479,9 +536,44 @@ fn scan(
         log_e,
         log_e_max,
         first_fail,
-        r_upper: upper.bound,
-        r_lower: lower.bound,
+        r_upper: own.1,
+        r_lower: own.0,
+        empty_at,
     })
+}
+
+/// The rate-ratio interval of the last look alone: {r0 : the mixture e-processes for
+/// H0: r ≤ r0 and H0: r ≥ r0, evaluated on all `cells`, are both below 1/α}.
+fn own_interval(cells: &[Cell], log_threshold: f64) -> (f64, f64) {
+    let r_min = R_MIN.ln().exp();
+    let r_max = R_MAX.ln().exp();
+    // r_U: processes for H0: r ≥ r0 (upper = false) grow with r0; search down from R_MAX.
+    let from = GridSums::over(cells, r_max, false);
+    let hi = if from.mix().0 < log_threshold {
+        f64::INFINITY
+    } else {
+        solve_crossing(
+            cells,
+            &from,
+            &GridSums::over(cells, r_min, false),
+            log_threshold,
+        )
+        .r0
+    };
+    // r_L: processes for H0: r ≤ r0 (upper = true) shrink with r0; search up from R_MIN.
+    let from = GridSums::over(cells, r_min, true);
+    let lo = if from.mix().0 < log_threshold {
+        0.0
+    } else {
+        solve_crossing(
+            cells,
+            &from,
+            &GridSums::over(cells, r_max, true),
+            log_threshold,
+        )
+        .r0
+    };
+    (lo, hi.max(lo))
 }
 
 /// Per-grid log e-process sums and their slopes in x = log r0 at one r0 (a prefix of cells

@@ -268,6 +268,15 @@ fn validate(params: &MsprtParams) -> Result<(), StatsError> {
 /// when the harm-side CS bound lies inside `margin · |ȳ|`; else Inconclusive.
 /// `p_value = min(1, 1/max e)`, `e_value` is the e-value at the last look, `extra` holds
 /// `e_max`, `tau`, `first_fail_look` (1-based interval, when failed) and more.
+///
+/// Values near the ends of the f64 range (|v| ≈ 1e300, whose squares overflow) are divided by
+/// a power of two first and the quantities on the metric's scale (means, effect, interval,
+/// τ, margin) multiplied back; the e-process is scale-free, so nothing else changes.
+///
+/// The running intersection of a valid confidence sequence is empty only with probability
+/// ≤ α under the model (Howard et al. 2021, §3): when it happens the report says so in
+/// `reason` and `extra.cs_empty_look`, shows the last look's own interval instead of an
+/// inverted one (`ci_low ≤ ci_high` always), and never passes.
 pub fn compare(
     canary: &[f64],
     baseline: &[f64],
@@ -282,6 +291,39 @@ pub fn compare(
             baseline: baseline.len(),
         });
     }
+    let scale = super::power_of_two_scale(canary.iter().chain(baseline).copied());
+    if scale == 1.0 {
+        return compare_scaled(canary, baseline, params);
+    }
+    let x: Vec<f64> = canary.iter().map(|v| v / scale).collect();
+    let y: Vec<f64> = baseline.iter().map(|v| v / scale).collect();
+    let scaled_params = MsprtParams {
+        tau: params.tau.map(|t| t / scale),
+        ..params.clone()
+    };
+    let mut d = compare_scaled(&x, &y, &scaled_params)?;
+    let back = |v: &mut Option<f64>| *v = v.map(|v| v * scale);
+    back(&mut d.effect);
+    back(&mut d.ci_low);
+    back(&mut d.ci_high);
+    for key in ["tau", "mean_canary", "mean_baseline", "margin_abs"] {
+        if let Some(v) = d.extra.get_mut(key) {
+            *v *= scale;
+        }
+    }
+    if let Some(v) = d.extra.get_mut("information") {
+        *v /= scale * scale;
+    }
+    d.extra.insert("input_scale".into(), scale);
+    Ok(d)
+}
+
+/// [`compare`] on inputs whose squares do not overflow.
+fn compare_scaled(
+    canary: &[f64],
+    baseline: &[f64],
+    params: &MsprtParams,
+) -> Result<Decision, StatsError> {
     let n = canary.len();
     let burn = params.burn_in.max(2);
     let mut decision = Decision::new("msprt", Verdict::Inconclusive, "");
@@ -307,7 +349,8 @@ pub fn compare(
     let mut first_fail: Option<usize> = None;
     let mut lo_star = f64::NEG_INFINITY;
     let mut hi_star = f64::INFINITY;
-    let mut last: Option<(f64, f64)> = None; // (d, I) at the last informative look
+    let mut last: Option<(f64, f64, f64)> = None; // (d, I, radius) at the last informative look
+    let mut empty_at: Option<usize> = None; // first look at which lo* > hi*
     let mut looks = 0usize;
     let mut z_prev: Option<f64> = None; // root of the previous look's one-sided radius
     for t in 1..=n {
@@ -347,7 +390,10 @@ pub fn compare(
         }
         lo_star = lo_star.max(d - radius);
         hi_star = hi_star.min(d + radius);
-        last = Some((d, info));
+        if empty_at.is_none() && lo_star > hi_star {
+            empty_at = Some(t);
+        }
+        last = Some((d, info, radius));
     }
 
     let mean_b = wy.mean;
@@ -362,13 +408,27 @@ pub fn compare(
     decision.extra.insert("mean_baseline".into(), mean_b);
     decision.extra.insert("margin_abs".into(), margin_abs);
     decision.extra.insert("looks".into(), looks as f64);
-    let Some((d, info)) = last else {
+    let Some((d, info, radius)) = last else {
         decision.reason = "both arms constant so far: no variance estimate, no evidence".into();
         return Ok(decision);
     };
     decision.effect = Some(d);
     decision.statistic = Some(d * info.sqrt());
     decision.extra.insert("information".into(), info);
+    // An empty running intersection is a ≤ α event of the confidence sequence: report it and
+    // show the last look's own interval, which is never inverted.
+    let empty_note = match empty_at {
+        Some(look) => {
+            decision.extra.insert("cs_empty_look".into(), look as f64);
+            // Both one-sided bounds (and the two-sided CS) use the same radius at a look.
+            lo_star = d - radius;
+            hi_star = d + radius;
+            format!(
+                "; the running intersection of the confidence sequence became empty at look {look} (an event of probability ≤ α if the arms are stationary: the difference moved), so the interval shown is the last look's own and no pass is given"
+            )
+        }
+        None => String::new(),
+    };
     decision.ci_low = lo_star.is_finite().then_some(lo_star);
     decision.ci_high = hi_star.is_finite().then_some(hi_star);
 
@@ -385,13 +445,15 @@ pub fn compare(
             1.0 / alpha,
             log_e_max.min(700.0).exp()
         );
+        decision.reason.push_str(&empty_note);
         return Ok(decision);
     }
-    let pass = match params.harm {
-        Harm::Increase => hi_star < margin_abs,
-        Harm::Decrease => lo_star > -margin_abs,
-        Harm::Either => hi_star < margin_abs && lo_star > -margin_abs,
-    };
+    let pass = empty_at.is_none()
+        && match params.harm {
+            Harm::Increase => hi_star < margin_abs,
+            Harm::Decrease => lo_star > -margin_abs,
+            Harm::Either => hi_star < margin_abs && lo_star > -margin_abs,
+        };
     if pass {
         decision.verdict = Verdict::Pass;
         decision.reason = format!(
@@ -403,6 +465,7 @@ pub fn compare(
             log_e_max.exp()
         );
     }
+    decision.reason.push_str(&empty_note);
     Ok(decision)
 }
 
