@@ -429,3 +429,116 @@ fn defect1_msprt_aa_false_fail_at_every_burn_in() {
     }
     println!("worst cell {:.2}%", 100.0 * worst);
 }
+
+// ---------------------------------------------------------------------------------------
+// Defect 3: a clean, well-trafficked canary passes (absolute `min_rate` floor).
+// ---------------------------------------------------------------------------------------
+
+fn flat(events: f64, traffic: f64, n: usize) -> CountSeries {
+    CountSeries {
+        events: vec![events; n],
+        traffic: vec![traffic; n],
+    }
+}
+
+#[test]
+fn defect3_zero_errors_at_high_traffic_pass_by_the_floor() {
+    // The reproduction: zero errors in both arms at 10⁹ requests per interval used to stay
+    // inconclusive ("no events in either arm yet") forever.
+    let z = flat(0.0, 1e9, 5);
+    let d = counts::compare(&z, &z, &CountParams::default()).expect("valid");
+    assert_eq!(d.verdict, Verdict::Pass, "{}", d.reason);
+    assert!(d.reason.contains("absolute floor"), "{}", d.reason);
+    // Predictable time: with no errors the floor is shown after between ln(1/α)/min_rate and
+    // ln(4/α)/min_rate requests (30 000 to 43 800 at the defaults): every mixture term is at
+    // most e^{N·p0}, and the γ = 0 term alone is e^{N·p0}/4.
+    let p = CountParams::default();
+    let earliest = (1.0 / p.alpha).ln() / p.min_rate;
+    let latest = (4.0 / p.alpha).ln() / p.min_rate;
+    let before =
+        counts::compare(&flat(0.0, earliest * 0.99, 1), &flat(0.0, 1e6, 1), &p).expect("valid");
+    assert_eq!(before.verdict, Verdict::Inconclusive, "{}", before.reason);
+    let after =
+        counts::compare(&flat(0.0, latest * 1.01, 1), &flat(0.0, 1e6, 1), &p).expect("valid");
+    assert_eq!(after.verdict, Verdict::Pass, "{}", after.reason);
+    // The ratio rule names itself too.
+    let e = flat(100.0, 10_000.0, 40);
+    let d = counts::compare(&e, &e, &CountParams::default()).expect("valid");
+    assert!(d.reason.contains("rule: rate ratio"), "{}", d.reason);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    #[test]
+    fn defect3_floor_passes_only_rates_below_it(
+        rate_exp in -7.0f64..-2.0,
+        traffic_exp in 3.0f64..9.0,
+        n in 1usize..60,
+        seed in any::<u64>(),
+    ) {
+        // A canary whose true rate is 3× min_rate never passes by the floor (beyond the α
+        // it is allowed), and a canary with errors well below it passes once traffic is large.
+        let p = CountParams::default();
+        let mut g = Mix(seed);
+        let traffic = 10f64.powf(traffic_exp);
+        let rate = 10f64.powf(rate_exp);
+        let mk = |g: &mut Mix, r: f64| CountSeries {
+            events: (0..n).map(|_| g.poisson(r * traffic).min(traffic)).collect(),
+            traffic: vec![traffic; n],
+        };
+        let c = mk(&mut g, rate);
+        let b = mk(&mut g, rate);
+        let d = counts::compare(&c, &b, &p).expect("valid");
+        let Some(&upper) = d.extra.get("rate_upper_canary") else {
+            // Decided before the floor is looked at (too little traffic, or a Fail).
+            prop_assert!(!d.reason.contains("absolute floor"));
+            return Ok(());
+        };
+        let total: f64 = c.events.iter().sum();
+        prop_assert!(upper >= total / (traffic * n as f64) * 0.999, "{} {}", upper, d.reason);
+        if d.reason.contains("absolute floor") {
+            prop_assert!(upper < p.min_rate);
+        }
+    }
+}
+
+/// How often the floor passes a canary whose rate is exactly min_rate (must be ≤ α), over 2000
+/// seeded rollouts of 50 looks of 10⁵ requests each (every look judged).
+#[test]
+#[ignore = "Monte-Carlo, a few seconds in release mode"]
+fn defect3_floor_false_pass_at_the_floor_rate() {
+    let p = CountParams::default();
+    let (looks, traffic, rollouts) = (50, 1e5, 2000);
+    let mut g = Mix(3);
+    let mut passes = 0;
+    for _ in 0..rollouts {
+        let c = CountSeries {
+            events: (0..looks)
+                .map(|_| g.poisson(p.min_rate * traffic))
+                .collect(),
+            traffic: vec![traffic; looks],
+        };
+        let b = flat(0.0, traffic, looks);
+        let passed = (1..=looks).any(|k| {
+            let cut = CountSeries {
+                events: c.events[..k].to_vec(),
+                traffic: c.traffic[..k].to_vec(),
+            };
+            let base = flat(0.0, traffic, k);
+            counts::compare(&cut, &base, &p)
+                .expect("valid")
+                .reason
+                .contains("absolute floor")
+        });
+        passes += usize::from(passed);
+        let _ = &b;
+    }
+    let rate = passes as f64 / rollouts as f64;
+    let se = (0.05 * 0.95 / rollouts as f64).sqrt();
+    println!(
+        "floor false pass at rate = min_rate: {:.2}% ± {:.2}",
+        100.0 * rate,
+        100.0 * se
+    );
+    assert!(rate <= 0.05 + 2.0 * se);
+}

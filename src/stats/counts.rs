@@ -42,6 +42,13 @@ pub struct CountParams {
     /// Requests needed per arm before any verdict.
     #[serde(default = "default_min_requests")]
     pub min_requests: f64,
+    /// Absolute error-rate floor: the canary also passes when an anytime-valid upper bound on
+    /// its own rate (events / traffic) is below this, whatever the baseline shows. This is
+    /// what lets a clean canary pass when neither arm has errors (no ratio can be estimated
+    /// from no events). 0 turns the rule off. Default 10⁻⁴ (one error in 10 000 requests):
+    /// with no errors a canary passes after 30 000 to 44 000 requests at α = 0.05.
+    #[serde(default = "default_min_rate")]
+    pub min_rate: f64,
 }
 
 fn default_alpha() -> f64 {
@@ -59,6 +66,9 @@ fn default_min_events() -> f64 {
 fn default_min_requests() -> f64 {
     100.0
 }
+fn default_min_rate() -> f64 {
+    1e-4
+}
 
 impl Default for CountParams {
     fn default() -> Self {
@@ -69,6 +79,7 @@ impl Default for CountParams {
             prior_strength: default_k(),
             min_events: default_min_events(),
             min_requests: default_min_requests(),
+            min_rate: default_min_rate(),
         }
     }
 }
@@ -85,6 +96,61 @@ const R_MAX: f64 = 1e6;
 /// every integer, totals lose events silently and `n_canary` (a u64) would saturate; such
 /// input is rejected with a clear error rather than judged on rounded numbers.
 pub const MAX_EXACT_COUNT: f64 = 9_007_199_254_740_992.0;
+
+/// Alternatives γ·p0 of the rate-floor e-process (γ = 0 is "no errors at all").
+const FLOOR_GRID: [f64; 4] = [0.0, 0.1, 0.25, 0.5];
+
+/// log e-value against H0: "the canary's error rate is at least p0", from its totals (E events
+/// in N requests): the equal-weight mixture over γ ∈ [`FLOOR_GRID`] of the binomial likelihood
+/// ratios (γp0/p0)^E·((1 − γp0)/(1 − p0))^(N−E). Each ratio has mean ≤ 1 per request under
+/// every rate p ≥ p0 (it is 1 at p0 and decreases in p), so the mixture is a nonnegative
+/// supermartingale under H0 and Ville's inequality makes "≥ 1/α" an anytime-valid rejection
+/// (the same construction as the rate-ratio mixtures, `docs/statistics.md`).
+pub(crate) fn log_e_rate_below(events: f64, requests: f64, p0: f64) -> f64 {
+    let rest = (requests - events).max(0.0);
+    let log_null = (-p0).ln_1p();
+    let terms: Vec<f64> = FLOOR_GRID
+        .iter()
+        .map(|&g| {
+            if g == 0.0 {
+                if events > 0.0 {
+                    f64::NEG_INFINITY
+                } else {
+                    -rest * log_null
+                }
+            } else {
+                events * g.ln() + rest * ((-g * p0).ln_1p() - log_null)
+            }
+        })
+        .collect();
+    log_sum_exp_mean(&terms)
+}
+
+/// Anytime-valid upper bound on the canary's error rate at the current look: the smallest p0
+/// whose [`log_e_rate_below`] reaches log(1/α) (the e-value increases in p0), by bisection
+/// in log p0; 1 when even p0 → 1 is not rejected.
+pub(crate) fn rate_upper_bound(events: f64, requests: f64, log_threshold: f64) -> f64 {
+    let rejects = |p0: f64| log_e_rate_below(events, requests, p0) >= log_threshold;
+    let (mut lo, mut hi) = (1e-300_f64.ln(), (1.0 - 1e-12_f64).ln());
+    if !rejects(hi.exp()) {
+        return 1.0;
+    }
+    if rejects(lo.exp()) {
+        return lo.exp();
+    }
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if rejects(mid.exp()) {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+        if hi - lo < 1e-12 {
+            break;
+        }
+    }
+    hi.exp()
+}
 
 /// One interval after validation: canary events, baseline events, canary share under H0.
 #[derive(Debug, Clone, Copy)]
@@ -194,6 +260,12 @@ fn validate_params(p: &CountParams) -> Result<(), StatsError> {
         return bad(
             "min_events",
             format!("must be finite and ≥ 0, got {}", p.min_events),
+        );
+    }
+    if !(p.min_rate.is_finite() && (0.0..1.0).contains(&p.min_rate)) {
+        return bad(
+            "min_rate",
+            format!("must be a finite number in [0, 1), got {}", p.min_rate),
         );
     }
     if !(p.min_requests.is_finite() && p.min_requests >= 0.0) {
@@ -347,8 +419,30 @@ pub fn compare(
         decision.reason.push_str(&empty_note);
         return Ok(decision);
     }
+    // Rate floor: pass on the canary's own anytime-valid rate bound when it is below
+    // `min_rate` (issue 16, defect 3: with no events no ratio can ever be shown).
+    let log_threshold = (1.0 / alpha).ln();
+    let rate_upper = rate_upper_bound(ec_tot, nc_tot, log_threshold);
+    decision
+        .extra
+        .insert("rate_upper_canary".into(), rate_upper);
+    let floor_pass = params.min_rate > 0.0
+        && empty_at.is_none()
+        && log_e_rate_below(ec_tot, nc_tot, params.min_rate) >= log_threshold;
+    let floor_text = format!(
+        "rule: absolute floor — the canary's error-rate upper bound {rate_upper:.3e} is below min_rate = {:e}",
+        params.min_rate
+    );
     if ec_tot + eb_tot == 0.0 {
-        decision.reason = "no events in either arm yet: e-value 1, nothing to judge".into();
+        if floor_pass {
+            decision.verdict = Verdict::Pass;
+            decision.reason = format!("no events in either arm; {floor_text}");
+        } else {
+            decision.reason = format!(
+                "no events in either arm yet: e-value 1, no rate ratio to judge, and the canary's error-rate upper bound {rate_upper:.3e} is not yet below min_rate = {:e}",
+                params.min_rate
+            );
+        }
         return Ok(decision);
     }
     let limit = 1.0 + params.margin;
@@ -357,8 +451,11 @@ pub fn compare(
     } else if ec_tot + eb_tot >= params.min_events && r_upper < limit {
         decision.verdict = Verdict::Pass;
         decision.reason = format!(
-            "rate-ratio upper bound {r_upper:.3} is below 1 + margin = {limit:.3} (rate ratio {ratio_text})"
+            "rule: rate ratio — rate-ratio upper bound {r_upper:.3} is below 1 + margin = {limit:.3} (rate ratio {ratio_text})"
         );
+    } else if floor_pass {
+        decision.verdict = Verdict::Pass;
+        decision.reason = format!("{floor_text} (rate ratio {ratio_text})");
     } else if ec_tot + eb_tot < params.min_events {
         decision.reason = format!(
             "{} events so far, {} needed before a pass",
