@@ -240,7 +240,7 @@ fn t_to_normal_score(t: f64, nu: f64) -> f64 {
         return t;
     }
     let tail = super::special::t_sf(t.abs(), nu);
-    if !(tail > 0.0) {
+    if tail.is_nan() || tail <= 0.0 {
         // Beyond double precision the t tail is below every normal tail we could name; keep
         // the t value itself (t ≥ z always, so this only errs towards less evidence lost).
         return t;
@@ -252,7 +252,7 @@ fn t_to_normal_score(t: f64, nu: f64) -> f64 {
 /// The inverse of [`t_to_normal_score`] for z ≥ 0: the t(ν) value with the normal tail of z.
 fn normal_score_to_t(z: f64, nu: f64) -> f64 {
     let tail = super::special::norm_sf(z);
-    if !(tail > 0.0) {
+    if tail.is_nan() || tail <= 0.0 {
         return f64::INFINITY;
     }
     -super::special::t_ppf(tail, nu)
