@@ -153,6 +153,10 @@ fn group_scores(
 /// metrics give Inconclusive (Kayenta's 0 with `fail_on_mostly_no_data`); score ≥ pass → Pass, ≥ marginal → Inconclusive, else Fail. A critical
 /// metric that is still inconclusive keeps the verdict from being Pass.
 ///
+/// A metric in `error` (its input or parameters were rejected) is never neutral: the run is
+/// then at most Inconclusive, and Fail (score 0) when that metric is critical or
+/// `must_have_data`; the reason names it.
+///
 /// Statistical mode: the same, but only non-critical metrics feed the score, and Pass needs
 /// every critical metric to pass (non-inferiority shown) and the score ≥ pass.
 pub fn aggregate(metrics: &[MetricReport], config: &ScoringConfig) -> ScoreSummary {
@@ -188,6 +192,35 @@ pub fn aggregate(metrics: &[MetricReport], config: &ScoringConfig) -> ScoreSumma
             m.name, m.decision.reason
         ));
     }
+    // A metric whose input or parameters were rejected (`MetricOutcome::Error`) says nothing
+    // about the canary, so it must never count as neutral: a run that could not judge one of
+    // its metrics cannot pass. It fails outright when the metric is critical or must have
+    // data (the user said the run is meaningless without it), and is at most inconclusive
+    // otherwise. The reason names the metric so the broken input can be found.
+    let errored: Vec<&&MetricReport> = active
+        .iter()
+        .filter(|m| m.outcome == MetricOutcome::Error)
+        .collect();
+    if let Some(m) = errored.iter().find(|m| m.critical || m.must_have_data) {
+        let flag = if m.critical {
+            "critical"
+        } else {
+            "must_have_data"
+        };
+        return zero(format!(
+            "{flag} metric `{}` could not be judged: {}",
+            m.name, m.decision.reason
+        ));
+    }
+    let error_note = (!errored.is_empty()).then(|| {
+        let names: Vec<String> = errored.iter().map(|m| format!("`{}`", m.name)).collect();
+        format!(
+            "metric{} {} could not be judged ({})",
+            if names.len() > 1 { "s" } else { "" },
+            names.join(", "),
+            errored[0].decision.reason
+        )
+    });
     let nodata = active
         .iter()
         .filter(|m| m.outcome == MetricOutcome::NoData)
@@ -260,6 +293,14 @@ pub fn aggregate(metrics: &[MetricReport], config: &ScoringConfig) -> ScoreSumma
             Verdict::Pass,
             format!("score {s:.2} reaches pass ({thresholds})"),
         ),
+    };
+    let (verdict, reason) = match (verdict, error_note) {
+        (Verdict::Pass, Some(note)) => (
+            Verdict::Inconclusive,
+            format!("{note}, so the run cannot pass although {reason}"),
+        ),
+        (v, Some(note)) => (v, format!("{reason}; {note}")),
+        (v, None) => (v, reason),
     };
     ScoreSummary {
         verdict,

@@ -42,6 +42,13 @@ pub struct CountParams {
     /// Requests needed per arm before any verdict.
     #[serde(default = "default_min_requests")]
     pub min_requests: f64,
+    /// Absolute error-rate floor: the canary also passes when an anytime-valid upper bound on
+    /// its own rate (events / traffic) is below this, whatever the baseline shows. This is
+    /// what lets a clean canary pass when neither arm has errors (no ratio can be estimated
+    /// from no events). 0 turns the rule off. Default 10⁻⁴ (one error in 10 000 requests):
+    /// with no errors a canary passes after 30 000 to 44 000 requests at α = 0.05.
+    #[serde(default = "default_min_rate")]
+    pub min_rate: f64,
 }
 
 fn default_alpha() -> f64 {
@@ -59,6 +66,9 @@ fn default_min_events() -> f64 {
 fn default_min_requests() -> f64 {
     100.0
 }
+fn default_min_rate() -> f64 {
+    1e-4
+}
 
 impl Default for CountParams {
     fn default() -> Self {
@@ -69,6 +79,7 @@ impl Default for CountParams {
             prior_strength: default_k(),
             min_events: default_min_events(),
             min_requests: default_min_requests(),
+            min_rate: default_min_rate(),
         }
     }
 }
@@ -80,6 +91,66 @@ pub const RATIO_GRID: [f64; 7] = [1.1, 1.25, 1.5, 2.0, 3.0, 5.0, 10.0];
 /// extreme".
 const R_MIN: f64 = 1e-6;
 const R_MAX: f64 = 1e6;
+
+/// Largest count accepted per interval and in total, 2^53: above it a double no longer holds
+/// every integer, totals lose events silently and `n_canary` (a u64) would saturate; such
+/// input is rejected with a clear error rather than judged on rounded numbers.
+pub const MAX_EXACT_COUNT: f64 = 9_007_199_254_740_992.0;
+
+/// Alternatives γ·p0 of the rate-floor e-process (γ = 0 is "no errors at all").
+const FLOOR_GRID: [f64; 4] = [0.0, 0.1, 0.25, 0.5];
+
+/// log e-value against H0: "the canary's error rate is at least p0", from its totals (E events
+/// in N requests): the equal-weight mixture over γ ∈ [`FLOOR_GRID`] of the binomial likelihood
+/// ratios (γp0/p0)^E·((1 − γp0)/(1 − p0))^(N−E). Each ratio has mean ≤ 1 per request under
+/// every rate p ≥ p0 (it is 1 at p0 and decreases in p), so the mixture is a nonnegative
+/// supermartingale under H0 and Ville's inequality makes "≥ 1/α" an anytime-valid rejection
+/// (the same construction as the rate-ratio mixtures, `docs/statistics.md`).
+pub(crate) fn log_e_rate_below(events: f64, requests: f64, p0: f64) -> f64 {
+    let rest = (requests - events).max(0.0);
+    let log_null = (-p0).ln_1p();
+    let terms: Vec<f64> = FLOOR_GRID
+        .iter()
+        .map(|&g| {
+            if g == 0.0 {
+                if events > 0.0 {
+                    f64::NEG_INFINITY
+                } else {
+                    -rest * log_null
+                }
+            } else {
+                events * g.ln() + rest * ((-g * p0).ln_1p() - log_null)
+            }
+        })
+        .collect();
+    log_sum_exp_mean(&terms)
+}
+
+/// Anytime-valid upper bound on the canary's error rate at the current look: the smallest p0
+/// whose [`log_e_rate_below`] reaches log(1/α) (the e-value increases in p0), by bisection
+/// in log p0; 1 when even p0 → 1 is not rejected.
+pub(crate) fn rate_upper_bound(events: f64, requests: f64, log_threshold: f64) -> f64 {
+    let rejects = |p0: f64| log_e_rate_below(events, requests, p0) >= log_threshold;
+    let (mut lo, mut hi) = (1e-300_f64.ln(), (1.0 - 1e-12_f64).ln());
+    if !rejects(hi.exp()) {
+        return 1.0;
+    }
+    if rejects(lo.exp()) {
+        return lo.exp();
+    }
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if rejects(mid.exp()) {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+        if hi - lo < 1e-12 {
+            break;
+        }
+    }
+    hi.exp()
+}
 
 /// One interval after validation: canary events, baseline events, canary share under H0.
 #[derive(Debug, Clone, Copy)]
@@ -191,6 +262,12 @@ fn validate_params(p: &CountParams) -> Result<(), StatsError> {
             format!("must be finite and ≥ 0, got {}", p.min_events),
         );
     }
+    if !(p.min_rate.is_finite() && (0.0..1.0).contains(&p.min_rate)) {
+        return bad(
+            "min_rate",
+            format!("must be a finite number in [0, 1), got {}", p.min_rate),
+        );
+    }
     if !(p.min_requests.is_finite() && p.min_requests >= 0.0) {
         return bad(
             "min_requests",
@@ -231,6 +308,19 @@ fn validate_arm(arm: &'static str, s: &CountSeries) -> Result<(), StatsError> {
                 why: format!("interval {i} has a negative count {n}"),
             });
         }
+        if e > MAX_EXACT_COUNT || n > MAX_EXACT_COUNT {
+            return Err(StatsError::InvalidParameter {
+                name: if e > MAX_EXACT_COUNT {
+                    events_name
+                } else {
+                    traffic_name
+                },
+                why: format!(
+                    "interval {i} has a count of {} above 2^53 = {MAX_EXACT_COUNT:.0}, the largest a double holds exactly",
+                    e.max(n)
+                ),
+            });
+        }
         if n < e {
             return Err(StatsError::InvalidParameter {
                 name: traffic_name,
@@ -268,6 +358,7 @@ pub fn compare(
         first_fail,
         r_upper,
         r_lower,
+        empty_at,
     } = scan(canary, baseline, params, true)?;
     let alpha = params.alpha;
 
@@ -296,6 +387,17 @@ pub fn compare(
     if let Some(look) = first_fail {
         x.insert("first_fail_look".into(), look as f64);
     }
+    // An empty running intersection is a ≤ α event of a valid confidence sequence (the ratio
+    // moved during the rollout): say so, show the last look's own interval, never pass.
+    let empty_note = match empty_at {
+        Some(look) => {
+            x.insert("cs_empty_look".into(), look as f64);
+            format!(
+                "; the running intersection of the rate-ratio confidence sequence became empty at interval {look} (probability ≤ α if the ratio is constant: it moved), so the interval shown is the last look's own and no pass is given"
+            )
+        }
+        None => String::new(),
+    };
 
     let ratio_text = match decision.effect {
         Some(r) => format!("{r:.3}"),
@@ -314,18 +416,46 @@ pub fn compare(
             "canary error rate above baseline: e-value reached 1/α = {:.1} by interval {look} (rate ratio {ratio_text}, lower bound {r_lower:.3})",
             1.0 / alpha
         );
+        decision.reason.push_str(&empty_note);
         return Ok(decision);
     }
+    // Rate floor: pass on the canary's own anytime-valid rate bound when it is below
+    // `min_rate` (issue 16, defect 3: with no events no ratio can ever be shown).
+    let log_threshold = (1.0 / alpha).ln();
+    let rate_upper = rate_upper_bound(ec_tot, nc_tot, log_threshold);
+    decision
+        .extra
+        .insert("rate_upper_canary".into(), rate_upper);
+    let floor_pass = params.min_rate > 0.0
+        && empty_at.is_none()
+        && log_e_rate_below(ec_tot, nc_tot, params.min_rate) >= log_threshold;
+    let floor_text = format!(
+        "rule: absolute floor — the canary's error-rate upper bound {rate_upper:.3e} is below min_rate = {:e}",
+        params.min_rate
+    );
     if ec_tot + eb_tot == 0.0 {
-        decision.reason = "no events in either arm yet: e-value 1, nothing to judge".into();
+        if floor_pass {
+            decision.verdict = Verdict::Pass;
+            decision.reason = format!("no events in either arm; {floor_text}");
+        } else {
+            decision.reason = format!(
+                "no events in either arm yet: e-value 1, no rate ratio to judge, and the canary's error-rate upper bound {rate_upper:.3e} is not yet below min_rate = {:e}",
+                params.min_rate
+            );
+        }
         return Ok(decision);
     }
     let limit = 1.0 + params.margin;
-    if ec_tot + eb_tot >= params.min_events && r_upper < limit {
+    if empty_at.is_some() {
+        decision.reason = format!("no rejection yet (max e = {:.3})", log_e_max.exp());
+    } else if ec_tot + eb_tot >= params.min_events && r_upper < limit {
         decision.verdict = Verdict::Pass;
         decision.reason = format!(
-            "rate-ratio upper bound {r_upper:.3} is below 1 + margin = {limit:.3} (rate ratio {ratio_text})"
+            "rule: rate ratio — rate-ratio upper bound {r_upper:.3} is below 1 + margin = {limit:.3} (rate ratio {ratio_text})"
         );
+    } else if floor_pass {
+        decision.verdict = Verdict::Pass;
+        decision.reason = format!("{floor_text} (rate ratio {ratio_text})");
     } else if ec_tot + eb_tot < params.min_events {
         decision.reason = format!(
             "{} events so far, {} needed before a pass",
@@ -343,6 +473,7 @@ pub fn compare(
             }
         );
     }
+    decision.reason.push_str(&empty_note);
     Ok(decision)
 }
 
@@ -358,6 +489,8 @@ struct Scan {
     first_fail: Option<usize>,
     r_upper: f64,
     r_lower: f64,
+    /// First look at which the running intersection r_L ≤ r ≤ r_U became empty.
+    empty_at: Option<usize>,
 }
 
 /// The e-process of [`compare`] without the rate-ratio confidence sequence: what a caller (or
@@ -416,6 +549,17 @@ fn scan(
     let n = canary.events.len();
     let alpha = params.alpha;
     let log_threshold = (1.0 / alpha).ln();
+    for (arm, s) in [("canary.traffic", canary), ("baseline.traffic", baseline)] {
+        let total: f64 = s.traffic.iter().sum();
+        if total > MAX_EXACT_COUNT {
+            return Err(StatsError::InvalidParameter {
+                name: arm,
+                why: format!(
+                    "totals {total:e} requests, above 2^53 = {MAX_EXACT_COUNT:.0}, the largest count a double holds exactly"
+                ),
+            });
+        }
+    }
 
     let mut cells: Vec<Cell> = Vec::with_capacity(n);
     let (mut ec_tot, mut eb_tot, mut nc_tot, mut nb_tot) = (0.0, 0.0, 0.0, 0.0);
@@ -427,6 +571,7 @@ fn scan(
     let mut first_fail: Option<usize> = None;
     // Rate-ratio bounds: the grid sums of the mirror-image processes at the current bound,
     // updated in O(grid) per interval and re-solved only when that process rejects.
+    let mut empty_at: Option<usize> = None;
     let mut upper = BoundTracker::new(false);
     let mut lower = BoundTracker::new(true);
     for i in 0..n {
@@ -468,8 +613,17 @@ fn scan(
         if with_bounds && ec + eb > 0.0 {
             upper.push(&cells, log_threshold);
             lower.push(&cells, log_threshold);
+            if empty_at.is_none() && lower.bound > upper.bound {
+                empty_at = Some(i + 1);
+            }
         }
     }
+    // After an empty running intersection, the last look's own interval (not intersected
+    // with earlier looks) is what is shown; one solve per side over all cells.
+    let own = match empty_at {
+        Some(_) => own_interval(&cells, log_threshold),
+        None => (lower.bound, upper.bound),
+    };
     Ok(Scan {
         n,
         ec_tot,
@@ -479,9 +633,44 @@ fn scan(
         log_e,
         log_e_max,
         first_fail,
-        r_upper: upper.bound,
-        r_lower: lower.bound,
+        r_upper: own.1,
+        r_lower: own.0,
+        empty_at,
     })
+}
+
+/// The rate-ratio interval of the last look alone: {r0 : the mixture e-processes for
+/// H0: r ≤ r0 and H0: r ≥ r0, evaluated on all `cells`, are both below 1/α}.
+fn own_interval(cells: &[Cell], log_threshold: f64) -> (f64, f64) {
+    let r_min = R_MIN.ln().exp();
+    let r_max = R_MAX.ln().exp();
+    // r_U: processes for H0: r ≥ r0 (upper = false) grow with r0; search down from R_MAX.
+    let from = GridSums::over(cells, r_max, false);
+    let hi = if from.mix().0 < log_threshold {
+        f64::INFINITY
+    } else {
+        solve_crossing(
+            cells,
+            &from,
+            &GridSums::over(cells, r_min, false),
+            log_threshold,
+        )
+        .r0
+    };
+    // r_L: processes for H0: r ≤ r0 (upper = true) shrink with r0; search up from R_MIN.
+    let from = GridSums::over(cells, r_min, true);
+    let lo = if from.mix().0 < log_threshold {
+        0.0
+    } else {
+        solve_crossing(
+            cells,
+            &from,
+            &GridSums::over(cells, r_max, true),
+            log_threshold,
+        )
+        .r0
+    };
+    (lo, hi.max(lo))
 }
 
 /// Per-grid log e-process sums and their slopes in x = log r0 at one r0 (a prefix of cells

@@ -1576,8 +1576,12 @@ fn strict_rule(
         Harm::Either => hl.abs() >= band && hl != 0.0,
     };
     // One-sided intervals have an infinite far end, so only their harm side is compared.
-    let inside = (eq_low == f64::NEG_INFINITY || eq_low > -band)
-        && (eq_high == f64::INFINITY || eq_high < band);
+    // Every value in both arms is the same number: the shift is exactly 0, known without
+    // uncertainty, so it is inside even a zero band — the same answer Welch gives for two
+    // identical constant arms (issue 16, defect 8: degenerate cases agree across methods).
+    let inside = all_tied
+        || ((eq_low == f64::NEG_INFINITY || eq_low > -band)
+            && (eq_high == f64::INFINITY || eq_high < band));
     (d.verdict, d.reason) = if p_harm <= alpha && beyond {
         (
             Verdict::Fail,
@@ -1816,8 +1820,7 @@ mod tests {
         assert_eq!(d.statistic, Some(1.0));
         assert_eq!(d.p_value, Some(1.0));
         assert_eq!(d.effect, Some(2.0));
-        // all tied: U = mn/2, p = 1, shift 0; the equivalence interval is [0, 0] but the band
-        // is open, so a zero margin band cannot pass.
+        // all tied: U = mn/2, p = 1, shift 0 exactly, so it passes (even with a zero band).
         let tied = [2.0; 12];
         let d = compare(&tied, &tied, &p).unwrap();
         assert_eq!(d.statistic, Some(72.0));

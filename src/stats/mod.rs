@@ -195,3 +195,21 @@ pub fn check_finite(arm: &'static str, values: &[f64]) -> Result<(), StatsError>
         None => Ok(()),
     }
 }
+
+/// A power of two by which `values` can be divided so that their squares and sums stay finite
+/// (and their smallest magnitudes stay normal): 1 for ordinary data, so results are bit for bit
+/// what they were, and 2^k with k near the exponent of the largest magnitude when that is above
+/// 2^400 or (for non-zero data) below 2^−400. Dividing by a power of two is exact, which is why
+/// the methods scale this way rather than by the maximum itself.
+pub(crate) fn power_of_two_scale(values: impl Iterator<Item = f64>) -> f64 {
+    let max = values.fold(0.0_f64, |m, v| m.max(v.abs()));
+    if !(max.is_finite() && max > 0.0) {
+        return 1.0;
+    }
+    let exponent = max.log2().floor();
+    if (-400.0..=400.0).contains(&exponent) {
+        1.0
+    } else {
+        (exponent as i32 as f64).exp2()
+    }
+}

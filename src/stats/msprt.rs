@@ -209,6 +209,55 @@ fn newton_one_sided(c: f64, z0: f64) -> Option<f64> {
     None
 }
 
+/// Looks with fewer points per arm than this get the small-sample correction of
+/// [`t_to_normal_score`]. Issue 16 measured the plain plug-in variance at burn-ins 2, 5 and 10
+/// giving A/A false-fail rates of 8.1 %, 4.4 % and 2.5 % at α = 5 %: the Student-t tails of the
+/// studentized difference at small n are far heavier than the normal tails the mixture assumes
+/// (the e-value reached 2·10⁹ on two points per arm). From 10 points on the plug-in is left as
+/// it is (Howard et al. 2021 §4 asymptotic regime; `docs/statistics.md`), so every result with
+/// a burn-in of 10 or more is unchanged digit for digit.
+pub const SMALL_SAMPLE_LOOKS: usize = 10;
+
+/// Welch–Satterthwaite degrees of freedom for two arms of `n` points each:
+/// (n − 1)(s_x² + s_y²)² / (s_x⁴ + s_y⁴), between n − 1 and 2(n − 1).
+fn welch_df(vx: f64, vy: f64, n: usize) -> f64 {
+    let m = (n - 1) as f64;
+    let den = vx * vx + vy * vy;
+    if den > 0.0 && den.is_finite() {
+        (m * (vx + vy) * (vx + vy) / den).clamp(m, 2.0 * m)
+    } else {
+        m
+    }
+}
+
+/// The normal score with the same tail probability as a Student-t(ν) value:
+/// z = sign(t)·Φ⁻¹(1 − F_ν(|t|)) mirrored, so that under the null the studentized difference
+/// of a small look is as likely to be large as a known-variance z would be. This is the
+/// quantile-matching (Wallace 1959) correction of the plug-in statistic; it is what keeps
+/// msprt's A/A false-fail rate at or below α for burn-ins down to 2 (tests/stats_defects.rs).
+fn t_to_normal_score(t: f64, nu: f64) -> f64 {
+    if !t.is_finite() || t == 0.0 {
+        return t;
+    }
+    let tail = super::special::t_sf(t.abs(), nu);
+    if tail.is_nan() || tail <= 0.0 {
+        // Beyond double precision the t tail is below every normal tail we could name; keep
+        // the t value itself (t ≥ z always, so this only errs towards less evidence lost).
+        return t;
+    }
+    let z = -super::special::norm_ppf(tail);
+    if t > 0.0 { z } else { -z }
+}
+
+/// The inverse of [`t_to_normal_score`] for z ≥ 0: the t(ν) value with the normal tail of z.
+fn normal_score_to_t(z: f64, nu: f64) -> f64 {
+    let tail = super::special::norm_sf(z);
+    if tail.is_nan() || tail <= 0.0 {
+        return f64::INFINITY;
+    }
+    -super::special::t_ppf(tail, nu)
+}
+
 /// Running sums for mean and variance (Welford 1962), so each look costs O(1).
 #[derive(Debug, Clone, Copy, Default)]
 struct Welford {
@@ -268,6 +317,15 @@ fn validate(params: &MsprtParams) -> Result<(), StatsError> {
 /// when the harm-side CS bound lies inside `margin · |ȳ|`; else Inconclusive.
 /// `p_value = min(1, 1/max e)`, `e_value` is the e-value at the last look, `extra` holds
 /// `e_max`, `tau`, `first_fail_look` (1-based interval, when failed) and more.
+///
+/// Values near the ends of the f64 range (|v| ≈ 1e300, whose squares overflow) are divided by
+/// a power of two first and the quantities on the metric's scale (means, effect, interval,
+/// τ, margin) multiplied back; the e-process is scale-free, so nothing else changes.
+///
+/// The running intersection of a valid confidence sequence is empty only with probability
+/// ≤ α under the model (Howard et al. 2021, §3): when it happens the report says so in
+/// `reason` and `extra.cs_empty_look`, shows the last look's own interval instead of an
+/// inverted one (`ci_low ≤ ci_high` always), and never passes.
 pub fn compare(
     canary: &[f64],
     baseline: &[f64],
@@ -282,6 +340,39 @@ pub fn compare(
             baseline: baseline.len(),
         });
     }
+    let scale = super::power_of_two_scale(canary.iter().chain(baseline).copied());
+    if scale == 1.0 {
+        return compare_scaled(canary, baseline, params);
+    }
+    let x: Vec<f64> = canary.iter().map(|v| v / scale).collect();
+    let y: Vec<f64> = baseline.iter().map(|v| v / scale).collect();
+    let scaled_params = MsprtParams {
+        tau: params.tau.map(|t| t / scale),
+        ..params.clone()
+    };
+    let mut d = compare_scaled(&x, &y, &scaled_params)?;
+    let back = |v: &mut Option<f64>| *v = v.map(|v| v * scale);
+    back(&mut d.effect);
+    back(&mut d.ci_low);
+    back(&mut d.ci_high);
+    for key in ["tau", "mean_canary", "mean_baseline", "margin_abs"] {
+        if let Some(v) = d.extra.get_mut(key) {
+            *v *= scale;
+        }
+    }
+    if let Some(v) = d.extra.get_mut("information") {
+        *v /= scale * scale;
+    }
+    d.extra.insert("input_scale".into(), scale);
+    Ok(d)
+}
+
+/// [`compare`] on inputs whose squares do not overflow.
+fn compare_scaled(
+    canary: &[f64],
+    baseline: &[f64],
+    params: &MsprtParams,
+) -> Result<Decision, StatsError> {
     let n = canary.len();
     let burn = params.burn_in.max(2);
     let mut decision = Decision::new("msprt", Verdict::Inconclusive, "");
@@ -307,7 +398,8 @@ pub fn compare(
     let mut first_fail: Option<usize> = None;
     let mut lo_star = f64::NEG_INFINITY;
     let mut hi_star = f64::INFINITY;
-    let mut last: Option<(f64, f64)> = None; // (d, I) at the last informative look
+    let mut last: Option<(f64, f64, f64)> = None; // (d, I, radius) at the last informative look
+    let mut empty_at: Option<usize> = None; // first look at which lo* > hi*
     let mut looks = 0usize;
     let mut z_prev: Option<f64> = None; // root of the previous look's one-sided radius
     for t in 1..=n {
@@ -324,18 +416,31 @@ pub fn compare(
         }
         let info = 1.0 / var_d;
         let d = wx.mean - wy.mean;
+        // Small looks: the studentized difference d·√I is Student-t rather than normal, so it
+        // is mapped to the normal score with the same tail probability before it enters the
+        // normal-mixture e-value (and the radius mapped back the same way).
+        let df = (t < SMALL_SAMPLE_LOOKS).then(|| welch_df(wx.var(), wy.var(), t));
+        let sqrt_info = info.sqrt();
+        let d_eff = match df {
+            Some(nu) => t_to_normal_score(d * sqrt_info, nu) / sqrt_info,
+            None => d,
+        };
         let mut one_sided_radius = || {
             let (radius, z) = radius_one_sided_from(info, tau, alpha, z_prev);
             z_prev = Some(z);
             radius
         };
         let (le, radius) = match params.harm {
-            Harm::Increase => (log_e_one_sided(d, info, tau), one_sided_radius()),
-            Harm::Decrease => (log_e_one_sided(-d, info, tau), one_sided_radius()),
+            Harm::Increase => (log_e_one_sided(d_eff, info, tau), one_sided_radius()),
+            Harm::Decrease => (log_e_one_sided(-d_eff, info, tau), one_sided_radius()),
             Harm::Either => (
-                log_e_two_sided(d, info, tau),
+                log_e_two_sided(d_eff, info, tau),
                 radius_two_sided(info, tau, alpha),
             ),
+        };
+        let radius = match df {
+            Some(nu) => normal_score_to_t(radius * sqrt_info, nu) / sqrt_info,
+            None => radius,
         };
         looks += 1;
         log_e = le;
@@ -347,7 +452,10 @@ pub fn compare(
         }
         lo_star = lo_star.max(d - radius);
         hi_star = hi_star.min(d + radius);
-        last = Some((d, info));
+        if empty_at.is_none() && lo_star > hi_star {
+            empty_at = Some(t);
+        }
+        last = Some((d, info, radius));
     }
 
     let mean_b = wy.mean;
@@ -362,13 +470,27 @@ pub fn compare(
     decision.extra.insert("mean_baseline".into(), mean_b);
     decision.extra.insert("margin_abs".into(), margin_abs);
     decision.extra.insert("looks".into(), looks as f64);
-    let Some((d, info)) = last else {
+    let Some((d, info, radius)) = last else {
         decision.reason = "both arms constant so far: no variance estimate, no evidence".into();
         return Ok(decision);
     };
     decision.effect = Some(d);
     decision.statistic = Some(d * info.sqrt());
     decision.extra.insert("information".into(), info);
+    // An empty running intersection is a ≤ α event of the confidence sequence: report it and
+    // show the last look's own interval, which is never inverted.
+    let empty_note = match empty_at {
+        Some(look) => {
+            decision.extra.insert("cs_empty_look".into(), look as f64);
+            // Both one-sided bounds (and the two-sided CS) use the same radius at a look.
+            lo_star = d - radius;
+            hi_star = d + radius;
+            format!(
+                "; the running intersection of the confidence sequence became empty at look {look} (an event of probability ≤ α if the arms are stationary: the difference moved), so the interval shown is the last look's own and no pass is given"
+            )
+        }
+        None => String::new(),
+    };
     decision.ci_low = lo_star.is_finite().then_some(lo_star);
     decision.ci_high = hi_star.is_finite().then_some(hi_star);
 
@@ -385,13 +507,15 @@ pub fn compare(
             1.0 / alpha,
             log_e_max.min(700.0).exp()
         );
+        decision.reason.push_str(&empty_note);
         return Ok(decision);
     }
-    let pass = match params.harm {
-        Harm::Increase => hi_star < margin_abs,
-        Harm::Decrease => lo_star > -margin_abs,
-        Harm::Either => hi_star < margin_abs && lo_star > -margin_abs,
-    };
+    let pass = empty_at.is_none()
+        && match params.harm {
+            Harm::Increase => hi_star < margin_abs,
+            Harm::Decrease => lo_star > -margin_abs,
+            Harm::Either => hi_star < margin_abs && lo_star > -margin_abs,
+        };
     if pass {
         decision.verdict = Verdict::Pass;
         decision.reason = format!(
@@ -403,6 +527,7 @@ pub fn compare(
             log_e_max.exp()
         );
     }
+    decision.reason.push_str(&empty_note);
     Ok(decision)
 }
 

@@ -542,6 +542,8 @@ pub fn compare_histograms(
         margin: params.margin,
         share: params.share,
         min_requests: params.min_samples as f64,
+        // The slow-request counts are judged by their ratio only, as before the floor existed.
+        min_rate: 0.0,
         ..CountParams::default()
     };
     let mut per_bound = Vec::with_capacity(tested.len());

@@ -139,9 +139,16 @@ pub fn welch_test(
             ),
         });
     }
+    // Values near the top of the f64 range overflow the squared deviations (1e300² = ∞), which
+    // used to give p = 1 and no interval. Every Welch quantity is either scale-free (t, ν, p)
+    // or scales linearly (means, difference, SE, interval), so the sums are taken on the values
+    // divided by a power of two — exact, hence the same digits as before whenever no scaling
+    // is needed — and the linear quantities multiplied back.
+    let scale = super::power_of_two_scale(canary.iter().chain(baseline).copied());
+    let scaled = |v: &[f64]| -> Vec<f64> { v.iter().map(|x| x / scale).collect() };
     let (nx, ny) = (canary.len() as f64, baseline.len() as f64);
-    let (mx, vx) = mean_var(canary);
-    let (my, vy) = mean_var(baseline);
+    let (mx, vx) = mean_var(&scaled(canary));
+    let (my, vy) = mean_var(&scaled(baseline));
     let (vnx, vny) = (vx / nx, vy / ny);
     let mut df = (vnx + vny) * (vnx + vny) / (vnx * vnx / (nx - 1.0) + vny * vny / (ny - 1.0));
     if df.is_nan() {
@@ -168,15 +175,15 @@ pub fn welch_test(
         }
     };
     Ok(WelchTest {
-        mean_canary: mx,
-        mean_baseline: my,
-        difference,
-        standard_error: se,
+        mean_canary: mx * scale,
+        mean_baseline: my * scale,
+        difference: difference * scale,
+        standard_error: se * scale,
         t,
         df,
         p_value,
-        ci_low,
-        ci_high,
+        ci_low: ci_low * scale,
+        ci_high: ci_high * scale,
     })
 }
 
@@ -230,6 +237,20 @@ pub fn compare(
     check_finite("baseline", baseline)?;
     validate(params)?;
     let min_n = params.min_samples.max(2);
+    // Below the minimum the statistics are still reported whenever they exist (two points per
+    // arm); the minimum only gates the verdict (issue 16, defect 7).
+    if (canary.len() < min_n || baseline.len() < min_n) && canary.len() >= 2 && baseline.len() >= 2
+    {
+        let mut d = compare_unchecked(canary, baseline, params)?;
+        d.verdict = Verdict::Inconclusive;
+        d.reason = format!(
+            "too few points: canary {}, baseline {}, need at least {min_n} per arm before a verdict (statistics shown for information; {})",
+            canary.len(),
+            baseline.len(),
+            d.reason
+        );
+        return Ok(d);
+    }
     if canary.len() < min_n || baseline.len() < min_n {
         let mut d = Decision::new(
             "welch",
@@ -244,6 +265,15 @@ pub fn compare(
         d.n_baseline = baseline.len() as u64;
         return Ok(d);
     }
+    compare_unchecked(canary, baseline, params)
+}
+
+/// [`compare`] without the minimum-sample gate (each arm has at least two points).
+fn compare_unchecked(
+    canary: &[f64],
+    baseline: &[f64],
+    params: &WelchParams,
+) -> Result<Decision, StatsError> {
     let test = welch_test(canary, baseline, params.alternative, params.confidence)?;
     let band = params.margin * test.mean_baseline.abs();
     let diff = test.difference;
