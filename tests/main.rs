@@ -24,4 +24,5 @@ mod sequential_reference;
 mod service_fetch;
 mod service_lifecycle;
 mod simulation;
+mod stats_defects;
 mod stats_properties;

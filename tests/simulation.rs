@@ -172,7 +172,7 @@ fn repeated_classic_tests_inflate_false_fails() {
 }
 
 /// The full default configuration, as published in the report table:
-/// `cargo test --release --test simulation -- --ignored --nocapture`.
+/// `cargo test --release --test integration -- --ignored --nocapture simulation::`.
 #[test]
 #[ignore = "full default configuration; run in release with --ignored"]
 fn default_configuration_table() {

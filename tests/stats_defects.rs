@@ -399,7 +399,7 @@ fn msprt_aa(burn: usize, sd: f64, looks: usize, rollouts: usize, seed: u64) -> (
 
 /// The A/A table of issue 16 defect 1: burn-ins 2, 5, 10, 30 × sd 0.1 … 1000, 50 looks,
 /// 10 000 rollouts per cell, seed 16 + cell index; every cell must be ≤ α + 2 s.e.
-/// Run: `cargo test --release --test stats_defects -- --ignored --nocapture defect1_msprt_aa`.
+/// Run: `cargo test --release --test integration -- --ignored --nocapture defect1_msprt_aa`.
 #[test]
 #[ignore = "Monte-Carlo, about 20 s in release mode"]
 fn defect1_msprt_aa_false_fail_at_every_burn_in() {

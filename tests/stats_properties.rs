@@ -148,7 +148,7 @@ proptest! {
 }
 
 /// Timing at 10^4 points per arm (not a pass/fail check; run with
-/// `cargo test --release --test stats_properties -- --ignored --nocapture timing`).
+/// `cargo test --release --test integration -- --ignored --nocapture stats_properties::`).
 #[test]
 #[ignore]
 fn timing_at_ten_thousand_points() {
