@@ -368,6 +368,11 @@ type Stamps = Option<Vec<f64>>;
 /// by interval, so an interval one arm lacks (e.g. before the canary's first scrape: its
 /// `increase()` has no point yet while the baseline's has) must be dropped from both, not
 /// leave the arms with different lengths.
+///
+/// Only when both arms reach the same last interval: an arm that stopped reporting before
+/// the other (a canary that went silent) must not be judged on stale data as if it were
+/// current, so its arms are left unequal and the method answers that they differ (the
+/// no-data / error rules then keep the verdict from passing).
 fn align_intervals(
     c: &mut (Option<ArmData>, ArmFetch, Stamps),
     b: &mut (Option<ArmData>, ArmFetch, Stamps),
@@ -379,6 +384,9 @@ fn align_intervals(
         return;
     }
     let key = |t: &f64| (t * 1000.0).round() as i64;
+    if ct.last().map(key) != bt.last().map(key) {
+        return;
+    }
     let cset: std::collections::BTreeSet<i64> = ct.iter().map(key).collect();
     let bset: std::collections::BTreeSet<i64> = bt.iter().map(key).collect();
     let keep_c: Vec<bool> = ct.iter().map(|t| bset.contains(&key(t))).collect();
@@ -609,6 +617,20 @@ mod tests {
             (Some(ArmData::Histogram(ch)), Some(ArmData::Histogram(bh))) => {
                 assert_eq!(ch.intervals, vec![vec![0.0], vec![1.0]]);
                 assert_eq!(bh.intervals, vec![vec![0.0], vec![2.0]]);
+            }
+            other => panic!("{other:?}"),
+        }
+        // A canary that stopped reporting before the end is not trimmed to look current.
+        let mut c = (Some(hist(2)), ArmFetch::default(), Some(vec![10.0, 20.0]));
+        let mut b = (
+            Some(hist(3)),
+            ArmFetch::default(),
+            Some(vec![10.0, 20.0, 30.0]),
+        );
+        align_intervals(&mut c, &mut b);
+        match (&c.0, &b.0) {
+            (Some(ArmData::Histogram(ch)), Some(ArmData::Histogram(bh))) => {
+                assert_eq!((ch.intervals.len(), bh.intervals.len()), (2, 3));
             }
             other => panic!("{other:?}"),
         }

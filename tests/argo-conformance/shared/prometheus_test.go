@@ -111,7 +111,9 @@ func prometheusCases(t *testing.T, get func(*testing.T) rpc.MetricProviderPlugin
 		{"healthy", v1alpha1.AnalysisPhaseSuccessful, "pass"},
 		{"errors", v1alpha1.AnalysisPhaseFailed, "fail"},
 		{"latency", v1alpha1.AnalysisPhaseFailed, "fail"},
-		{"stopped", v1alpha1.AnalysisPhaseSuccessful, "pass"},
+		// The canary went silent before the end: its sequential metrics are in error, and a
+		// metric in error is never neutral, so the run is Inconclusive, not a pass.
+		{"stopped", v1alpha1.AnalysisPhaseInconclusive, "inconclusive"},
 	}
 	for _, c := range cases {
 		t.Run("prometheus_"+c.scenario, func(t *testing.T) {
