@@ -181,6 +181,9 @@ func main() {
 		check("call-after-idle", err == nil && s == "after idle", "reply=%q err=%v", s, err)
 	}
 
+	logMu.Lock()
+	beforeKill := logBuf.Len()
+	logMu.Unlock()
 	t1 := time.Now()
 	client.Kill()
 	killDur := time.Since(t1)
@@ -200,14 +203,23 @@ func main() {
 	out, err := os.ReadFile(stdoutLog)
 	want := regexp.MustCompile(`^1\|1\|unix\|` + regexp.QuoteMeta(addr) + `\|netrpc\|\n$`)
 	check("stdout-only-handshake", err == nil && want.Match(out), "stdout=%q", out)
-	// The 2018 yamux host can log a write error on its own conn while Kill closes the session
-	// ("use of closed network connection": this process closed it, a host-side shutdown race);
-	// any other [ERR] yamux line (e.g. "aborted stream open") is a plugin fault.
+	// While Kill shuts the session down, the host's yamux can still try to write on a socket
+	// that is already closed: by this process ("use of closed network connection", seen with
+	// the 2018 yamux) or by the plugin, which exits as soon as Control.Quit is answered
+	// ("broken pipe" / "connection reset by peer", seen under load with yamux v0.1.1; the Go
+	// SDK's plugins exit the same way). Those host-side shutdown races are not counted; any
+	// other [ERR] yamux line, and any before Kill (e.g. "aborted stream open"), is a fault.
 	yamuxErrors := 0
 	for _, line := range strings.Split(logs, "\n") {
-		if strings.Contains(line, "[ERR] yamux") && !strings.Contains(line, "use of closed network connection") {
-			yamuxErrors++
+		if !strings.Contains(line, "[ERR] yamux") || strings.Contains(line, "use of closed network connection") {
+			continue
 		}
+		shutdownWrite := strings.Contains(line, "Failed to write") &&
+			(strings.Contains(line, "broken pipe") || strings.Contains(line, "connection reset by peer"))
+		if shutdownWrite && strings.Contains(logs[beforeKill:], line) {
+			continue
+		}
+		yamuxErrors++
 	}
 	check("no-yamux-errors", yamuxErrors == 0, "host log (hclog + yamux logger) has %d [ERR] yamux lines besides the host's own close race", yamuxErrors)
 
