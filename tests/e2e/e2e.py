@@ -448,17 +448,21 @@ def aa(env, fig, ns, template, n=10):
     fig["false_aborts"] = sum(1 for v in result.values() if v == "aborted")
     fig["promoted"] = sum(1 for v in result.values() if v == "promoted")
     fig["measurement_phases"] = phases
-    if fig["false_aborts"]:
+    # The guarantee is per rollout: P(false abort) <= alpha = 0.01. Over 10 rollouts one abort
+    # has probability <= 10 %, two <= 0.4 %: more than one is a defect, one is recorded (the
+    # figure is in the JSON report) but not a CI failure, so the stage is not flaky.
+    fig["allowed_false_aborts"] = 1
+    if fig["false_aborts"] > fig["allowed_false_aborts"]:
         raise Failure("%d false aborts out of %d A/A rollouts" % (fig["false_aborts"], n))
 
 
 def sc_aa_errors(env, fig):
-    """A/A ×10, sequential count test on 5xx: zero false aborts."""
+    """A/A ×10, sequential count test on 5xx: at most one false abort (alpha 0.01)."""
     aa(env, fig, "e2e-aa-errors", "cj-errors-sequential")
 
 
 def sc_aa_latency(env, fig):
-    """A/A ×10, sequential quantile test on the latency histogram: zero false aborts."""
+    """A/A ×10, sequential quantile test on the latency histogram: at most one false abort."""
     aa(env, fig, "e2e-aa-latency", "cj-latency-sequential")
 
 
