@@ -1,5 +1,5 @@
 //! Monte-Carlo measurement of error rates: A/A false-fail rates under repeated looks and
-//! looks-to-detection under regressions, for every method (owner: stats-seq).
+//! looks-to-detection under regressions, for every method.
 //!
 //! Each simulated rollout produces `looks` disjoint intervals of canary and baseline data and
 //! a method "fails the rollout" at the first look whose verdict is Fail, as Argo would with

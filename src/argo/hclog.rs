@@ -2,7 +2,7 @@
 //! stderr line by line and re-logs a JSON line at its `@level` with its `@message`, taking
 //! `@timestamp` in Go layout `2006-01-02T15:04:05.000000Z07:00` and every other key as a
 //! key/value pair; any other line is logged at debug level and a missing or differently
-//! formatted timestamp shows as year 1 (argo-plugin-protocol.md §1.4).
+//! formatted timestamp shows as year 1 (docs/argo-plugin-protocol.md §1.4).
 
 use std::fmt;
 use std::io::Write;

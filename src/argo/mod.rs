@@ -2,7 +2,7 @@
 //! arguments (`types`), the success/failure condition language (`expr`), the plugin's RPC
 //! methods (`plugin`), hclog-style logging (`hclog`) and the process entry point
 //! [`serve_plugin`] that the CLI calls when the controller starts us
-//! (argo-plugin-protocol.md §1, §6).
+//! (docs/argo-plugin-protocol.md §1, §6).
 
 pub mod expr;
 pub mod hclog;

@@ -4,7 +4,7 @@
 //! Every method answers with a value the controller can decode: problems become an `Error`
 //! measurement (or an `RpcError` / `error` metadata entry) whose message names the problem,
 //! never a panic or a malformed reply (a reply Go cannot decode breaks the stream for good,
-//! argo-plugin-protocol.md §1.6). State lives only in `Measurement.Metadata`, because the
+//! docs/argo-plugin-protocol.md §1.6). State lives only in `Measurement.Metadata`, because the
 //! controller may restart this process or fail over between Run and Resume.
 //!
 //! Plugin config (the single `provider.plugin` entry, documented key `canary-judge/judge`):

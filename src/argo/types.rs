@@ -5,7 +5,7 @@
 //! Fields are matched by *name* (gob does the same), unknown fields are ignored and absent
 //! ones read as Go's zero value, so controllers of any release (v1.5 … HEAD) decode alike;
 //! only what the plugin cannot work without is required, and the error names it
-//! (argo-plugin-protocol.md §4, §6).
+//! (docs/argo-plugin-protocol.md §4, §6).
 
 use std::collections::BTreeMap;
 
@@ -231,7 +231,7 @@ fn top_level<'a>(
 }
 
 /// One `spec.args` entry. Secret values are already substituted by the controller for
-/// Run/Resume/Terminate (argo-plugin-protocol.md §6).
+/// Run/Resume/Terminate (docs/argo-plugin-protocol.md §6).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Argument {
     /// Argument name.

@@ -2,7 +2,7 @@
 //! learnt per stream from the definitions the peer sends) and an encoder that emits type
 //! definitions for the values we send. It knows nothing about net/rpc, go-plugin or Argo.
 //!
-//! Spec: `argo-plugin-protocol.md` §5 (paraphrasing Go's `encoding/gob/doc.go`).
+//! Spec: `docs/argo-plugin-protocol.md` §5 (paraphrasing Go's `encoding/gob/doc.go`).
 
 pub mod decode;
 pub mod encode;

@@ -204,7 +204,7 @@ mod tests {
 
     #[test]
     fn time_matches_go_bytes_from_spec() {
-        // 2024-01-02T03:04:05Z, observed from Go (argo-plugin-protocol.md §5.7).
+        // 2024-01-02T03:04:05Z, observed from Go (docs/argo-plugin-protocol.md §5.7).
         let t = GoTime {
             unix_seconds: 1_704_164_645,
             nanos: 0,

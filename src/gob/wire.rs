@@ -120,7 +120,7 @@ mod tests {
 
     #[test]
     fn primitives_match_spec_examples() {
-        // argo-plugin-protocol.md §5.1.
+        // docs/argo-plugin-protocol.md §5.1.
         assert_eq!(uint(0), [0x00]);
         assert_eq!(uint(127), [0x7f]);
         assert_eq!(uint(128), [0xff, 0x80]);

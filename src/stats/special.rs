@@ -1,4 +1,4 @@
-//! Special functions shared by the methods (owner: stats-classic): the standard normal and
+//! Special functions shared by the methods: the standard normal and
 //! Student-t distributions to full double precision, far tails included, so p-values and
 //! interval ends agree with scipy.special (`ndtr`, `ndtri`, `stdtr`, `stdtrit`) to ~1e-12.
 //!
