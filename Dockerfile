@@ -14,16 +14,14 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends protobuf-compiler=3.21.* \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-ENV CARGO_TERM_COLOR=never \
-    RUSTFLAGS="-C target-feature=+crt-static"
+ENV CARGO_TERM_COLOR=never
 # The context is trimmed by .dockerignore; the cache mounts keep the registry and target dir
 # between builds.
 COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
-    cargo build --release --locked --target x86_64-unknown-linux-gnu \
- && install -D -m 0755 target/x86_64-unknown-linux-gnu/release/canary-judge /out/canary-judge \
- && ! ldd /out/canary-judge 2>/dev/null | grep -q '=>'
+    bin="$(scripts/build-static x86_64-unknown-linux-gnu dist)" \
+ && install -D -m 0755 "$bin" /out/canary-judge
 
 # Init-container image for the Argo Rollouts controller: copies /plugin/canary-judge into
 # the controller's plugin-bin volume (busybox:musl is statically linked, so `cp` works as uid 999).

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use canary_judge::gob::{Schema, Value};
-use canary_judge::goplugin::{BoxFuture, Reply, RpcService, ServeConfig, serve};
+use canary_judge::goplugin::{BoxFuture, PluginServerConfig, Reply, RpcService, serve};
 
 struct Echo;
 
@@ -52,7 +52,7 @@ impl RpcService for Echo {
 
 #[tokio::main]
 async fn main() {
-    let config = ServeConfig {
+    let config = PluginServerConfig {
         magic_cookie_key: "GOPLUGIN_ECHO_COOKIE".into(),
         magic_cookie_value: "echo".into(),
         app_protocol_version: 1,

@@ -13,6 +13,8 @@ pub mod argo;
 pub mod build_info;
 #[cfg(feature = "full")]
 pub mod cli;
+#[cfg(feature = "full")]
+pub mod duration;
 pub mod gob;
 pub mod goplugin;
 #[cfg(feature = "full")]
@@ -25,3 +27,5 @@ pub mod simulate;
 pub mod source;
 #[cfg(feature = "full")]
 pub mod stats;
+#[cfg(feature = "full")]
+pub mod stdio;

@@ -3,11 +3,11 @@
 //! bundled examples end to end.
 
 use canary_judge::analysis::config::{ScoringConfig, ScoringMode};
-use canary_judge::analysis::engine::{MetricOutcome, MetricReport};
 use canary_judge::analysis::scoring::aggregate;
 use canary_judge::analysis::{
     AnalysisConfig, ArmData, ConfigError, SeriesSet, evaluate, load_config_file, load_series,
 };
+use canary_judge::analysis::{MetricOutcome, MetricReport};
 use canary_judge::stats::{Decision, Verdict};
 use std::path::Path;
 

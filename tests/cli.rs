@@ -33,26 +33,22 @@ fn stderr(o: &Output) -> String {
 }
 
 /// A scratch directory unique to one test, removed when the test ends.
-struct Scratch(PathBuf);
+struct Scratch(tempfile::TempDir);
 
 impl std::ops::Deref for Scratch {
     type Target = Path;
     fn deref(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        self.0.path()
     }
 }
 
 fn scratch(test: &str) -> Scratch {
-    let dir = std::env::temp_dir().join(format!("canary-judge-cli-{}-{test}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    Scratch(dir)
+    Scratch(
+        tempfile::Builder::new()
+            .prefix(&format!("canary-judge-cli-{test}-"))
+            .tempdir()
+            .unwrap(),
+    )
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> String {

@@ -143,3 +143,38 @@ prometheus:\n  address: http://127.0.0.1:{prom_port}\n  step: 1s\n  timeout: 5s\
     assert_eq!(env.current().as_deref(), Some("v1"));
     println!("v2: {}", s["verdicts"]["v2"]["summary"]);
 }
+
+/// A Prometheus that cannot be reached is an error of the judgement, named in the verdict's
+/// summary, never "no data" (which a template could turn into a pass or a quiet fail).
+#[test]
+fn unreachable_prometheus_is_a_judgement_error_not_missing_data() {
+    let mut env = Env::new("prom-down");
+    env.release("v1", json!({"error_rate": 0.01}));
+    env.point_current("v1");
+    let port = env.start_app();
+    let dead = free_port(); // nothing listens here
+    std::fs::write(env.dir.join("analysis.yaml"), TEMPLATE).unwrap();
+    let cfg = env.dir.join("guard.yaml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "root: root\napp:\n  url: http://127.0.0.1:{port}\n  startup_grace: 2s\n\
+reload: {{pid_file: app.pid}}\n\
+judge:\n  analysis: analysis.yaml\n  source: prometheus\n  duration: 1s\n  interval: 500ms\n  on_inconclusive: keep_unmarked\n\
+prometheus:\n  address: http://127.0.0.1:{dead}\n  step: 1s\n  timeout: 2s\n"
+        ),
+    )
+    .unwrap();
+    env.start_guard(&cfg);
+    let s = env.wait_state("v1 judged", 60, |s| s["verdicts"]["v1"].is_object());
+    let summary = s["verdicts"]["v1"]["summary"].as_str().unwrap_or_default();
+    assert_eq!(s["verdicts"]["v1"]["verdict"], "inconclusive", "{s}");
+    assert!(
+        summary.contains("could not run")
+            && summary.contains("error-ratio")
+            && summary.contains(&format!("127.0.0.1:{dead}")),
+        "{summary}\n{}",
+        env.guard_log()
+    );
+    assert!(!summary.contains("no data"), "{summary}");
+}

@@ -91,7 +91,7 @@ fn analyze(config: &Path, url: &str, start: i64, end: i64, extra: &[&str]) -> (O
         .args(extra)
         .current_dir(root())
         .env_remove("ARGO_ROLLOUTS_RPC_PLUGIN")
-        .env_remove("CANARY_JUDGE_PROMETHEUS")
+        .env_remove("CANARY_JUDGE_PROMETHEUS_URL")
         .output()
         .unwrap();
     (out, t0.elapsed())

@@ -11,8 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use canary_judge::source::prometheus::{
-    ArmQuery, MetricQueries, NonFinitePolicy, PrometheusConfig, PrometheusSource, SecretRef,
-    Series, SourceError,
+    NonFinitePolicy, PrometheusConfig, PrometheusError, PrometheusSource, SecretRef,
 };
 
 // ---------------------------------------------------------------- real Prometheus
@@ -186,7 +185,7 @@ async fn real_prometheus_scenarios() {
         )
         .await
         .unwrap();
-    let rate = |s: &canary_judge::source::prometheus::CountSeries| {
+    let rate = |s: &canary_judge::source::prometheus::CountRange| {
         s.points.iter().map(|p| p.events).sum::<f64>()
             / s.points.iter().map(|p| p.traffic).sum::<f64>()
     };
@@ -225,7 +224,7 @@ async fn real_prometheus_scenarios() {
         assert_eq!(got, want, "{scenario}/{track}");
     }
     // The latency regression shows: smaller share under 0.25 s in the canary.
-    let share = |h: &canary_judge::source::prometheus::HistogramSeries| {
+    let share = |h: &canary_judge::source::prometheus::HistogramRange| {
         let under: f64 = h.points.iter().map(|p| p.1[2]).sum();
         let all: f64 = h.points.iter().map(|p| p.1[5]).sum();
         under / all
@@ -277,7 +276,7 @@ async fn real_prometheus_scenarios() {
         .await
         .unwrap_err();
     assert!(
-        matches!(e, SourceError::NonFinite { ref value, .. } if value.is_nan()),
+        matches!(e, PrometheusError::NonFinite { ref value, .. } if value.is_nan()),
         "{e}"
     );
     assert!(e.to_string().contains(&env.url), "{e}");
@@ -318,7 +317,7 @@ async fn real_prometheus_scenarios() {
         .unwrap_err();
     let msg = e.to_string();
     assert!(
-        matches!(e, SourceError::MultipleSeries { count: 2, .. }),
+        matches!(e, PrometheusError::MultipleSeries { count: 2, .. }),
         "{msg}"
     );
     assert!(
@@ -326,31 +325,36 @@ async fn real_prometheus_scenarios() {
         "{msg}"
     );
 
-    // A series that stops midway: missing tail, and the arm comparison reports it.
+    // A series that stops midway, through the one production fetch path: the canary's
+    // missing tail is reported, the baseline keeps every interval, and the arms are left
+    // unequal (a canary gone silent is not trimmed to look current).
     let stopped_canary = env.points("stopped", "canary");
-    let metric = MetricQueries {
-        canary: ArmQuery::Counts {
-            events: "sum(increase(http_requests_total{scenario=\"{{scenario}}\",track=\"canary\",code=\"500\"}[1m]))".into(),
-            traffic: "sum(increase(http_requests_total{scenario=\"{{scenario}}\",track=\"canary\"}[1m]))".into(),
-        },
-        baseline: Some(ArmQuery::Counts {
-            events: "sum(increase(http_requests_total{scenario=\"{{scenario}}\",track=\"baseline\",code=\"500\"}[1m]))".into(),
-            traffic: "sum(increase(http_requests_total{scenario=\"{{scenario}}\",track=\"baseline\"}[1m]))".into(),
-        }),
-        vars: BTreeMap::from([("scenario".to_string(), "stopped".to_string())]),
-        step: None,
-    };
-    let m = src.fetch_metric(&metric, start, end).await.unwrap();
-    assert_eq!(m.step, Duration::from_secs(60));
-    let Series::Counts(cs) = &m.canary else {
-        panic!("counts expected")
-    };
-    assert_eq!(cs.points.len(), stopped_canary.len());
-    assert_eq!(cs.missing.len(), 20);
-    assert_eq!(m.gaps.only_baseline.len(), 20);
-    assert!(m.gaps.only_canary.is_empty());
-    let last = stopped_canary.last().unwrap().0;
-    assert!(m.gaps.only_baseline.iter().all(|t| *t > last));
+    let config = canary_judge::analysis::AnalysisConfig::from_yaml_str(
+        r#"
+metrics:
+  - name: errors
+    method: count-sequential
+    canary:
+      events: {query: 'sum(increase(http_requests_total{scenario="{{scenario}}",track="canary",code="500"}[1m]))'}
+      traffic: {query: 'sum(increase(http_requests_total{scenario="{{scenario}}",track="canary"}[1m]))'}
+    baseline:
+      events: {query: 'sum(increase(http_requests_total{scenario="{{scenario}}",track="baseline",code="500"}[1m]))'}
+      traffic: {query: 'sum(increase(http_requests_total{scenario="{{scenario}}",track="baseline"}[1m]))'}
+"#,
+    )
+    .unwrap();
+    let vars = BTreeMap::from([("scenario".to_string(), "stopped".to_string())]);
+    let fetched =
+        canary_judge::analysis::fetch_detailed(&config, &src, start, end, &vars, Path::new("."))
+            .await
+            .unwrap();
+    let info = &fetched.metrics["errors"];
+    assert_eq!(info.step_seconds, 60.0);
+    assert_eq!(info.canary.points, stopped_canary.len());
+    assert_eq!(info.canary.missing, 20);
+    let baseline = info.baseline.as_ref().unwrap();
+    assert_eq!(baseline.points, stopped_canary.len() + 20);
+    assert_eq!(baseline.missing, 0);
 
     // Explicit step override is honoured (2m over a 60 min window = 31 points).
     let v2 = src
@@ -365,15 +369,25 @@ async fn real_prometheus_scenarios() {
     assert_eq!(v2.points.len(), 31);
 
     // Template errors never reach the server.
-    let mut bad = metric.clone();
-    bad.vars.clear();
-    let e = src.fetch_metric(&bad, start, end).await.unwrap_err();
+    let e = canary_judge::analysis::fetch_detailed(
+        &config,
+        &src,
+        start,
+        end,
+        &BTreeMap::new(),
+        Path::new("."),
+    )
+    .await
+    .unwrap_err();
     assert!(e.to_string().contains("scenario"), "{e}");
 
     // A real Prometheus rejecting a query: 400 bad_data with its own message.
     let e = src.values("sum(", start, end, None).await.unwrap_err();
     let msg = e.to_string();
-    assert!(matches!(e, SourceError::Api { status: 400, .. }), "{msg}");
+    assert!(
+        matches!(e, PrometheusError::Api { status: 400, .. }),
+        "{msg}"
+    );
     assert!(msg.contains("bad_data") && msg.contains(&env.url), "{msg}");
 }
 
@@ -503,7 +517,7 @@ async fn refused_port_is_unreachable() {
     let t = Instant::now();
     let e = src.values(Q, 0, 600, None).await.unwrap_err();
     let msg = e.to_string();
-    assert!(matches!(e, SourceError::Unreachable { .. }), "{msg}");
+    assert!(matches!(e, PrometheusError::Unreachable { .. }), "{msg}");
     assert!(
         msg.contains(&addr) && msg.to_lowercase().contains("refused"),
         "{msg}"
@@ -511,7 +525,7 @@ async fn refused_port_is_unreachable() {
     assert!(t.elapsed() < Duration::from_secs(2));
     assert!(matches!(
         src.ping().await,
-        Err(SourceError::Unreachable { .. })
+        Err(PrometheusError::Unreachable { .. })
     ));
 }
 
@@ -532,7 +546,7 @@ async fn silent_listener_times_out_within_configured_timeout() {
     let t = Instant::now();
     let e = src.values(Q, 0, 600, None).await.unwrap_err();
     let elapsed = t.elapsed();
-    assert!(matches!(e, SourceError::Timeout { .. }), "{e}");
+    assert!(matches!(e, PrometheusError::Timeout { .. }), "{e}");
     assert!(
         e.to_string().contains(&addr) && e.to_string().contains("800ms"),
         "{e}"
@@ -542,7 +556,10 @@ async fn silent_listener_times_out_within_configured_timeout() {
         "elapsed {elapsed:?}"
     );
     let t = Instant::now();
-    assert!(matches!(src.ping().await, Err(SourceError::Timeout { .. })));
+    assert!(matches!(
+        src.ping().await,
+        Err(PrometheusError::Timeout { .. })
+    ));
     assert!(t.elapsed() <= Duration::from_millis(1300));
 }
 
@@ -557,7 +574,10 @@ async fn http_errors_carry_prometheus_error_json() {
     });
     let e = bad.source().values(Q, 0, 600, None).await.unwrap_err();
     let msg = e.to_string();
-    assert!(matches!(e, SourceError::Api { status: 400, .. }), "{msg}");
+    assert!(
+        matches!(e, PrometheusError::Api { status: 400, .. }),
+        "{msg}"
+    );
     for part in [
         bad.url.as_str(),
         "400",
@@ -583,7 +603,10 @@ async fn http_errors_carry_prometheus_error_json() {
     // 502 from a proxy with an HTML page: garbage, with the status.
     let proxy = Tiny::start(|_| (502, "text/html", "<html>Bad Gateway</html>".into()));
     let e = proxy.source().values(Q, 0, 600, None).await.unwrap_err();
-    assert!(matches!(e, SourceError::Garbage { status: 502, .. }), "{e}");
+    assert!(
+        matches!(e, PrometheusError::Garbage { status: 502, .. }),
+        "{e}"
+    );
 }
 
 #[tokio::test]
@@ -592,7 +615,7 @@ async fn garbage_body_is_reported() {
     let e = t.source().values(Q, 0, 600, None).await.unwrap_err();
     let msg = e.to_string();
     assert!(
-        matches!(e, SourceError::Garbage { status: 200, .. }),
+        matches!(e, PrometheusError::Garbage { status: 200, .. }),
         "{msg}"
     );
     assert!(
@@ -603,7 +626,7 @@ async fn garbage_body_is_reported() {
         r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1,"x"]]}]}}"#,
     );
     let e = t.source().values(Q, 0, 600, None).await.unwrap_err();
-    assert!(matches!(e, SourceError::Garbage { .. }), "{e}");
+    assert!(matches!(e, PrometheusError::Garbage { .. }), "{e}");
 }
 
 #[tokio::test]
@@ -613,7 +636,7 @@ async fn scalar_and_vector_where_matrix_expected() {
     );
     let e = t.source().values(Q, 0, 600, None).await.unwrap_err();
     assert!(
-        matches!(e, SourceError::UnexpectedResultType { ref got, .. } if got == "scalar"),
+        matches!(e, PrometheusError::UnexpectedResultType { ref got, .. } if got == "scalar"),
         "{e}"
     );
     let t = Tiny::json(
@@ -652,7 +675,7 @@ async fn nan_inf_and_empty_results() {
     );
     let e = t.source().values(Q, 0, 120, None).await.unwrap_err();
     assert!(
-        matches!(e, SourceError::NonFinite { value, timestamp, .. } if value == f64::INFINITY && timestamp == 60.0),
+        matches!(e, PrometheusError::NonFinite { value, timestamp, .. } if value == f64::INFINITY && timestamp == 60.0),
         "{e}"
     );
     let mut cfg = t.config();
@@ -666,7 +689,7 @@ async fn nan_inf_and_empty_results() {
 
     let t = Tiny::json(r#"{"status":"success","data":{"resultType":"matrix","result":[]}}"#);
     let e = t.source().values(Q, 0, 120, None).await.unwrap_err();
-    assert!(matches!(e, SourceError::NoData { .. }), "{e}");
+    assert!(matches!(e, PrometheusError::NoData { .. }), "{e}");
     assert!(
         t.source()
             .histogram(Q, 0, 120, None)
@@ -685,7 +708,7 @@ async fn too_many_points_refused_before_sending() {
     assert!(
         matches!(
             e,
-            SourceError::TooManyPoints {
+            PrometheusError::TooManyPoints {
                 intervals: 12_000,
                 max: 11_000,
                 ..
@@ -953,7 +976,7 @@ async fn tls_ca_file_and_insecure_skip_verify_against_real_prometheus() {
     let plain = PrometheusSource::new(&PrometheusConfig::with_address(&tls.url)).unwrap();
     let e = plain.ping().await.unwrap_err();
     let msg = e.to_string();
-    assert!(matches!(e, SourceError::Unreachable { .. }), "{msg}");
+    assert!(matches!(e, PrometheusError::Unreachable { .. }), "{msg}");
     assert!(
         msg.contains(&tls.url) && msg.to_lowercase().contains("certificate"),
         "{msg}"

@@ -1,7 +1,7 @@
 //! Issue 16: one test (fixed reproduction plus generated cases) per statistical defect found
 //! by the independent check. Each test failed before its fix and passes after it.
 
-use canary_judge::analysis::engine::MetricOutcome;
+use canary_judge::analysis::MetricOutcome;
 use canary_judge::analysis::{AnalysisConfig, ArmData, SeriesSet, evaluate};
 use canary_judge::stats::counts::{self, CountParams, CountSeries};
 use canary_judge::stats::mann_whitney::{self, MannWhitneyParams};

@@ -11,7 +11,7 @@ use std::time::Duration;
 use canary_judge::gob::{Schema, Value};
 use canary_judge::goplugin::frame::*;
 use canary_judge::goplugin::netrpc::parse_request_header;
-use canary_judge::goplugin::server::{ServeConfig, run_session};
+use canary_judge::goplugin::server::{PluginServerConfig, run_session};
 use canary_judge::goplugin::yamux::Session;
 use canary_judge::goplugin::{BoxFuture, Reply, RpcService};
 use libfuzzer_sys::fuzz_target;
@@ -81,7 +81,7 @@ fn run(input: Vec<u8>) {
             tokio::time::sleep(Duration::from_secs(1)).await;
             let _ = host_w.shutdown().await;
         });
-        let config = ServeConfig {
+        let config = PluginServerConfig {
             magic_cookie_key: "K".into(),
             magic_cookie_value: "V".into(),
             app_protocol_version: 1,

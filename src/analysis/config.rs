@@ -623,15 +623,12 @@ impl AnalysisConfig {
             ));
         }
         for t in [&raw.window.since, &raw.window.until].into_iter().flatten() {
-            super::fetch::parse_time(t, 0).map_err(|why| invalid("window", why))?;
+            crate::duration::parse_time(t, 0).map_err(|e| invalid("window", e.to_string()))?;
         }
         if let Some(w) = &raw.window.window
-            && crate::source::prometheus::duration::parse_duration(w).is_none()
+            && let Err(e) = crate::duration::parse_positive_duration(w)
         {
-            return Err(invalid(
-                "window.window",
-                format!("{w:?} is not a duration like 30m or 1h30m"),
-            ));
+            return Err(invalid("window.window", e.to_string()));
         }
         if raw.window.since.is_some() && raw.window.window.is_some() {
             return Err(invalid("window", "give `since` or `window`, not both"));

@@ -15,12 +15,10 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::config::{AnalysisConfig, ArmSpec, Metric, WindowConfig};
+use super::config::{AnalysisConfig, ArmSpec, Metric};
 use super::series::{ArmData, MetricData, SeriesSet};
 use crate::source::SeriesSource;
-use crate::source::prometheus::{
-    PrometheusSource, SourceError, duration::parse_duration, template,
-};
+use crate::source::prometheus::{PrometheusError, PrometheusSource, template};
 use crate::stats::counts::CountSeries;
 use crate::stats::quantile::HistogramSeries;
 
@@ -36,7 +34,7 @@ pub enum FetchError {
         /// `canary`, `baseline`, or `canary.traffic` etc.
         arm: String,
         /// The source's error (names the address and the cause); boxed, it is large.
-        source: Box<SourceError>,
+        source: Box<PrometheusError>,
     },
     /// An inline or file source of a metric without queries failed (as `load_series`).
     #[error("metric `{metric}` {arm}: {source}")]
@@ -46,7 +44,7 @@ pub enum FetchError {
         /// Arm.
         arm: String,
         /// The file/values error.
-        source: crate::source::SourceError,
+        source: crate::source::SeriesFileError,
     },
     /// Loaded data is inconsistent (e.g. events and traffic of different lengths).
     #[error("{0}")]
@@ -65,7 +63,7 @@ pub enum FetchError {
 }
 
 impl FetchError {
-    fn prometheus(&self) -> Option<&SourceError> {
+    fn prometheus(&self) -> Option<&PrometheusError> {
         match self {
             FetchError::Prometheus { source, .. } => Some(source),
             _ => None,
@@ -76,13 +74,13 @@ impl FetchError {
     pub fn is_unavailable(&self) -> bool {
         matches!(
             self.prometheus(),
-            Some(SourceError::Unreachable { .. } | SourceError::Timeout { .. })
+            Some(PrometheusError::Unreachable { .. } | PrometheusError::Timeout { .. })
         )
     }
 
     /// True when a Prometheus query timed out.
     pub fn is_timeout(&self) -> bool {
-        matches!(self.prometheus(), Some(SourceError::Timeout { .. }))
+        matches!(self.prometheus(), Some(PrometheusError::Timeout { .. }))
     }
 
     /// True when the cause is in the request or config (template, window, shape, too many
@@ -92,10 +90,10 @@ impl FetchError {
             || matches!(
                 self.prometheus(),
                 Some(
-                    SourceError::Config { .. }
-                        | SourceError::Template(_)
-                        | SourceError::InvalidWindow { .. }
-                        | SourceError::TooManyPoints { .. }
+                    PrometheusError::Config { .. }
+                        | PrometheusError::Template(_)
+                        | PrometheusError::InvalidWindow { .. }
+                        | PrometheusError::TooManyPoints { .. }
                 )
             )
     }
@@ -175,6 +173,33 @@ pub async fn fetch_detailed(
     vars: &BTreeMap<String, String>,
     base_dir: &Path,
 ) -> Result<Fetched, FetchError> {
+    let windows = ArmWindows {
+        canary: (start, end),
+        baseline: Some((start, end)),
+    };
+    fetch_windows(config, source, &windows, vars, base_dir).await
+}
+
+/// The time range each arm is fetched over (Unix seconds). Front doors that compare two
+/// arms of the same moment (Argo, Flagger, `analyze`) give both the same window; `guard`
+/// compares a release with the previous one's own judged window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ArmWindows {
+    /// The canary arms' window.
+    pub canary: (i64, i64),
+    /// The baseline arms' window; `None` leaves baseline arms unfetched (no data).
+    pub baseline: Option<(i64, i64)>,
+}
+
+/// The one fetch path: [`fetch_detailed`] with a window per arm.
+pub async fn fetch_windows(
+    config: &AnalysisConfig,
+    source: &PrometheusSource,
+    windows: &ArmWindows,
+    vars: &BTreeMap<String, String>,
+    base_dir: &Path,
+) -> Result<Fetched, FetchError> {
+    let (start, end) = windows.canary;
     let mut out = Fetched {
         start,
         end,
@@ -199,9 +224,7 @@ pub async fn fetch_detailed(
     let query_metrics: Vec<&Metric> = config.metrics.iter().filter(|m| m.has_queries()).collect();
     for chunk in query_metrics.chunks(MAX_METRICS_IN_FLIGHT) {
         let results = futures_util::future::join_all(
-            chunk
-                .iter()
-                .map(|m| fetch_metric(m, source, start, end, vars)),
+            chunk.iter().map(|m| fetch_metric(m, source, windows, vars)),
         )
         .await;
         for (metric, result) in chunk.iter().zip(results) {
@@ -262,7 +285,7 @@ fn plan_arm(
                         } else {
                             format!("{arm}.{which}")
                         },
-                        source: Box::new(SourceError::from(e)),
+                        source: Box::new(PrometheusError::from(e)),
                     })
             }
             SeriesSource::Values(_) => Ok(None),
@@ -313,32 +336,40 @@ fn unreachable_inline(metric: &Metric, arm: &str) -> Result<Plan, FetchError> {
 async fn fetch_metric(
     metric: &Metric,
     source: &PrometheusSource,
-    start: i64,
-    end: i64,
+    windows: &ArmWindows,
     vars: &BTreeMap<String, String>,
 ) -> Result<(MetricData, MetricFetch), FetchError> {
     let canary = plan_arm(metric, "canary", &metric.canary, vars)?;
-    let baseline = match &metric.baseline {
-        Some(b) => Some(plan_arm(metric, "baseline", b, vars)?),
-        None => None,
+    let baseline = match (&metric.baseline, windows.baseline) {
+        (Some(b), Some(window)) => Some((plan_arm(metric, "baseline", b, vars)?, window)),
+        _ => None,
     };
     let mut all = canary.queries();
-    if let Some(b) = &baseline {
+    if let Some((b, _)) = &baseline {
         all.extend(b.queries());
     }
     let refs: Vec<&str> = all.iter().map(String::as_str).collect();
-    // One grid for both arms; refuses too many points before anything is sent.
-    let w = source
-        .window(&refs, start, end, None)
-        .map_err(|source| FetchError::Prometheus {
-            metric: metric.name.clone(),
-            arm: "window".to_string(),
-            source: Box::new(source),
-        })?;
-    let c = fetch_arm(metric, "canary", &canary, source, start, end, w.step);
+    // One grid step for both arms (the coarser of the two windows' steps), so intervals
+    // mean the same on both sides; refuses too many points before anything is sent.
+    let grid = |(start, end): (i64, i64)| {
+        source
+            .window(&refs, start, end, None)
+            .map(|w| w.step)
+            .map_err(|source| FetchError::Prometheus {
+                metric: metric.name.clone(),
+                arm: "window".to_string(),
+                source: Box::new(source),
+            })
+    };
+    let mut step = grid(windows.canary)?;
+    if let Some((_, window)) = &baseline {
+        step = step.max(grid(*window)?);
+    }
+    let (cs, ce) = windows.canary;
+    let c = fetch_arm(metric, "canary", &canary, source, cs, ce, step);
     let b = async {
         match &baseline {
-            Some(p) => fetch_arm(metric, "baseline", p, source, start, end, w.step)
+            Some((p, (bs, be))) => fetch_arm(metric, "baseline", p, source, *bs, *be, step)
                 .await
                 .map(Some),
             None => Ok(None),
@@ -346,11 +377,13 @@ async fn fetch_metric(
     };
     let (c, b) = tokio::join!(c, b);
     let (mut c, mut b) = (c?, b?);
-    if let Some(b) = b.as_mut() {
+    if let Some(b) = b.as_mut()
+        && windows.baseline == Some(windows.canary)
+    {
         align_intervals(&mut c, b);
     }
     let info = MetricFetch {
-        step_seconds: w.step.as_secs_f64(),
+        step_seconds: step.as_secs_f64(),
         canary: c.1,
         baseline: b.as_ref().map(|x| x.1.clone()),
     };
@@ -426,7 +459,7 @@ async fn fetch_arm(
         queries: plan.queries(),
         ..ArmFetch::default()
     };
-    let fail = |which: &str, source: SourceError| FetchError::Prometheus {
+    let fail = |which: &str, source: PrometheusError| FetchError::Prometheus {
         metric: metric.name.clone(),
         arm: if which.is_empty() {
             arm.to_string()
@@ -436,8 +469,8 @@ async fn fetch_arm(
         source: Box::new(source),
     };
     // "No data" is the metric's policy, not an error.
-    let no_data = |info: &mut ArmFetch, e: SourceError, which: &str| match e {
-        SourceError::NoData { .. } => {
+    let no_data = |info: &mut ArmFetch, e: PrometheusError, which: &str| match e {
+        PrometheusError::NoData { .. } => {
             info.no_data = Some(e.to_string());
             Ok(None)
         }
@@ -464,7 +497,7 @@ async fn fetch_arm(
                     let traffic = match t {
                         Ok(Some(t)) => Some(t.values()),
                         Ok(None) => None,
-                        Err(SourceError::NoData { .. }) => Some(Vec::new()),
+                        Err(PrometheusError::NoData { .. }) => Some(Vec::new()),
                         Err(e) => return Err(fail("traffic", e)),
                     };
                     info.traffic = traffic.as_ref().map(|t| t.iter().sum());
@@ -509,63 +542,6 @@ async fn fetch_arm(
         },
     };
     Ok((data, info, stamps))
-}
-
-/// Parses a time: Unix seconds, RFC 3339 (`2026-01-02T15:04:05Z`), `now`, or `now-30m`
-/// (a Prometheus duration back from `now`). `now` is passed in so callers pin it.
-pub fn parse_time(text: &str, now: i64) -> Result<i64, String> {
-    let t = text.trim();
-    if t == "now" {
-        return Ok(now);
-    }
-    if let Some(rest) = t.strip_prefix("now-") {
-        let d = parse_duration(rest)
-            .ok_or_else(|| format!("{text:?}: {rest:?} is not a duration like 30m"))?;
-        return i64::try_from(d.as_secs())
-            .map(|s| now.saturating_sub(s))
-            .map_err(|_| format!("{text:?}: duration too long"));
-    }
-    if let Ok(secs) = t.parse::<i64>() {
-        return Ok(secs);
-    }
-    time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
-        .map(|d| d.unix_timestamp())
-        .map_err(|_| format!("{text:?} is not a time (Unix seconds, RFC 3339, `now` or `now-30m`)"))
-}
-
-/// Resolves the analysis window. `until`: the override, else `window.until`, else `now`.
-/// `since`: the override, else `window.since`, else `until - window.window`, else
-/// `fallback_since` (Argo's `AnalysisRun.status.startedAt`).
-pub fn resolve_window(
-    window: &WindowConfig,
-    since: Option<&str>,
-    until: Option<&str>,
-    fallback_since: Option<i64>,
-    now: i64,
-) -> Result<(i64, i64), FetchError> {
-    let until = match until.or(window.until.as_deref()) {
-        Some(t) => parse_time(t, now).map_err(FetchError::Window)?,
-        None => now,
-    };
-    let since = if let Some(t) = since.or(window.since.as_deref()) {
-        parse_time(t, now).map_err(FetchError::Window)?
-    } else if let Some(w) = &window.window {
-        let d = parse_duration(w)
-            .ok_or_else(|| FetchError::Window(format!("{w:?} is not a duration like 30m")))?;
-        until.saturating_sub(i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-    } else if let Some(s) = fallback_since {
-        s
-    } else {
-        return Err(FetchError::Window(
-            "no start: give --since, window.since or window.window".to_string(),
-        ));
-    };
-    if since > until {
-        return Err(FetchError::Window(format!(
-            "start {since} is after end {until}"
-        )));
-    }
-    Ok((since, until))
 }
 
 #[cfg(test)]
@@ -637,16 +613,6 @@ mod tests {
     }
 
     #[test]
-    fn times_parse() {
-        assert_eq!(parse_time("now", 1000), Ok(1000));
-        assert_eq!(parse_time("now-5m", 1000), Ok(700));
-        assert_eq!(parse_time("1700000000", 0), Ok(1_700_000_000));
-        assert_eq!(parse_time("1970-01-01T00:01:40Z", 0), Ok(100));
-        assert!(parse_time("yesterday", 0).is_err());
-        assert!(parse_time("now-5x", 0).is_err());
-    }
-
-    #[test]
     fn config_blocks_parse_and_reject_typos() {
         let text = "prometheus: {address: 'http://p:9090', timeout: 3s}\nwindow: {window: 30m, until: '1000000'}\nmetrics:\n  - name: e\n    method: count-sequential\n    canary: {events: {query: 'sum(a)'}, traffic: {query: 'sum(b)'}}\n    baseline: {events: {values: [1]}, traffic: {values: [2]}}\n  - name: t\n    method: threshold\n    params: {max: 1}\n    canary: {values: [0.5]}\n";
         let c = AnalysisConfig::from_yaml_str(text).unwrap();
@@ -654,7 +620,7 @@ mod tests {
         assert!(c.metrics[0].has_queries() && !c.metrics[1].has_queries());
         assert_eq!(c.prometheus.as_ref().map(|p| p.timeout.as_secs()), Some(3));
         assert_eq!(
-            resolve_window(&c.window, None, None, None, 0).unwrap(),
+            super::super::window::resolve_window(&c.window, None, None, None, 0).unwrap(),
             (998_200, 1_000_000)
         );
         assert_eq!(without_query_metrics(&c).metrics.len(), 1);
@@ -667,29 +633,5 @@ mod tests {
         ] {
             assert!(AnalysisConfig::from_yaml_str(&bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn window_resolution_order() {
-        let w = WindowConfig {
-            since: None,
-            until: Some("2000".into()),
-            window: Some("10m".into()),
-        };
-        assert_eq!(
-            resolve_window(&w, None, None, Some(5), 9999).unwrap(),
-            (1400, 2000)
-        );
-        assert_eq!(
-            resolve_window(&w, Some("100"), Some("200"), None, 9999).unwrap(),
-            (100, 200)
-        );
-        let empty = WindowConfig::default();
-        assert_eq!(
-            resolve_window(&empty, None, None, Some(5), 50).unwrap(),
-            (5, 50)
-        );
-        assert!(resolve_window(&empty, None, None, None, 50).is_err());
-        assert!(resolve_window(&empty, Some("60"), Some("50"), None, 0).is_err());
     }
 }

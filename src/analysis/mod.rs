@@ -6,13 +6,17 @@
 pub mod config;
 pub mod engine;
 pub mod fetch;
+pub mod report;
 pub mod scoring;
 pub mod series;
+pub mod window;
 
 pub use config::{AnalysisConfig, ConfigError, MethodName, MethodParams, ScoringMode};
-pub use engine::{AnalysisReport, MetricOutcome, MetricReport, evaluate};
+pub use engine::evaluate;
 pub use fetch::{FetchError, Fetched, fetch_detailed, fetch_series};
+pub use report::{AnalysisReport, GroupScore, MetricOutcome, MetricReport};
 pub use series::{
     AnalysisError, ArmData, FileSource, MetricData, SeriesSet, check_files_within, file_sources,
     load_config_file, load_series,
 };
+pub use window::resolve_window;

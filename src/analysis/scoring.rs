@@ -4,24 +4,8 @@
 //! family-wise α across metrics by weight (weighted Bonferroni, §6.1 "Multiplicity").
 
 use super::config::{AnalysisConfig, ScoringConfig, ScoringMode};
-use super::engine::{MetricOutcome, MetricReport};
+use super::report::{GroupScore, MetricOutcome, MetricReport};
 use crate::stats::Verdict;
-use serde::Serialize;
-
-/// One group's part of the score.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct GroupScore {
-    /// Group name.
-    pub name: String,
-    /// Group weight (explicit, or an equal share of what explicit weights leave).
-    pub weight: f64,
-    /// 100 × weighted passes / weighted counted metrics; `None` when nothing counted.
-    pub score: Option<f64>,
-    /// Metrics that counted (pass, fail, and inconclusive/no-data with must_have_data).
-    pub counted: usize,
-    /// Of which passed.
-    pub passed: usize,
-}
 
 /// The scorer's answer.
 #[derive(Debug, Clone, PartialEq)]

@@ -3,7 +3,7 @@
 //! and inline values) or fill a [`SeriesSet`] themselves (e.g. from Prometheus).
 
 use super::config::{AnalysisConfig, ArmSpec, ConfigError};
-use crate::source::{SeriesSource, SourceError};
+use crate::source::{SeriesFileError, SeriesSource};
 use crate::stats::counts::CountSeries;
 use crate::stats::quantile::HistogramSeries;
 use serde::{Deserialize, Serialize};
@@ -101,7 +101,7 @@ pub enum AnalysisError {
         /// `canary` or `baseline` (and which series).
         arm: String,
         /// The source's error.
-        source: SourceError,
+        source: SeriesFileError,
     },
     /// Data loaded but inconsistent (e.g. events and traffic of different lengths).
     #[error("metric `{metric}` {arm}: {why}")]
@@ -221,7 +221,7 @@ fn load_arm(
     spec: &ArmSpec,
     base: &Path,
 ) -> Result<ArmData, AnalysisError> {
-    let source_err = |which: &str, source: SourceError| AnalysisError::Source {
+    let source_err = |which: &str, source: SeriesFileError| AnalysisError::Source {
         metric: metric.to_string(),
         arm: if which.is_empty() {
             arm.to_string()

@@ -96,7 +96,7 @@ async fn serve() -> ExitCode {
         version = crate::build_info::VERSION,
         "canary-judge Argo metric plugin starting"
     );
-    let config = crate::goplugin::server::ServeConfig {
+    let config = crate::goplugin::server::PluginServerConfig {
         magic_cookie_key: COOKIE_KEY.to_string(),
         magic_cookie_value: COOKIE_VALUE.to_string(),
         app_protocol_version: 1,

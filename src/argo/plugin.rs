@@ -154,47 +154,6 @@ pub struct PluginConfig {
     pub vars: BTreeMap<String, String>,
 }
 
-/// Parses a Go duration string (`300ms`, `1.5h`, `2h45m`), the form Argo uses everywhere.
-pub fn parse_go_duration(text: &str) -> Result<Duration, String> {
-    let s = text.trim();
-    if s.is_empty() {
-        return Err("empty duration".to_string());
-    }
-    if s == "0" {
-        return Ok(Duration::ZERO);
-    }
-    let mut total = 0f64;
-    let mut rest = s;
-    while !rest.is_empty() {
-        let num_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        if num_len == 0 {
-            return Err(format!("invalid duration {text:?}: expected a number"));
-        }
-        let number: f64 = rest[..num_len]
-            .parse()
-            .map_err(|_| format!("invalid duration {text:?}"))?;
-        rest = &rest[num_len..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let seconds = match &rest[..unit_len] {
-            "ns" => 1e-9,
-            "us" | "µs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            "" => return Err(format!("invalid duration {text:?}: missing unit")),
-            u => return Err(format!("invalid duration {text:?}: unknown unit {u:?}")),
-        };
-        rest = &rest[unit_len..];
-        total += number * seconds;
-    }
-    Duration::try_from_secs_f64(total).map_err(|_| format!("invalid duration {text:?}"))
-}
-
 fn parse_hold(v: &serde_json::Value) -> Result<Hold, String> {
     let obj = v
         .as_object()
@@ -209,7 +168,7 @@ fn parse_hold(v: &serde_json::Value) -> Result<Hold, String> {
     let dur = |name: &str| -> Result<Duration, String> {
         match obj.get(name) {
             Some(serde_json::Value::String(s)) => {
-                parse_go_duration(s).map_err(|e| format!("`hold.{name}`: {e}"))
+                crate::duration::parse_duration(s).map_err(|e| format!("`hold.{name}`: {e}"))
             }
             Some(_) => Err(format!(
                 "`hold.{name}` must be a duration string like \"30s\""
@@ -683,7 +642,7 @@ impl JudgePlugin {
             .ok_or_else(|| cfg_err("the config has `query` arms but no data source".to_string()))?;
         let source = PrometheusSource::new(&prom).map_err(|e| cfg_err(e.to_string()))?;
         let start_default = run_started.unwrap_or(fallback_start).unix_seconds;
-        let (start, end) = fetch::resolve_window(
+        let (start, end) = crate::analysis::resolve_window(
             &config.analysis.window,
             None,
             None,
@@ -800,76 +759,6 @@ impl JudgePlugin {
         m
     }
 
-    /// `Run`: judge the metric and return the measurement. Synchronous form for callers
-    /// outside a runtime; configs with `query` arms are fetched on a private runtime.
-    pub fn run(&self, arg: &Value) -> Measurement {
-        if let Some(m) = self.block_on_fresh_runtime(self.run_async(arg)) {
-            return m;
-        }
-        let started = now();
-        let args = match RunArgs::from_value(arg) {
-            Ok(a) => a,
-            Err(e) => return error_measurement(started, None, &e.into()),
-        };
-        let m = resolve_config(&args.metric)
-            .and_then(|config| {
-                self.choose_source(&config, &args.analysis_run.namespace)?;
-                self.measure(&args.metric, &config, started, &BTreeMap::new(), None)
-            })
-            .unwrap_or_else(|e| error_measurement(started, None, &e));
-        log_outcome(
-            "Run",
-            &args.analysis_run.namespace,
-            &args.analysis_run.name,
-            &args.metric.name,
-            &m,
-        );
-        m
-    }
-
-    /// `Resume`: re-judge a held measurement (its StartedAt and hold deadline are kept).
-    pub fn resume(&self, arg: &Value) -> Measurement {
-        if let Some(m) = self.block_on_fresh_runtime(self.resume_async(arg)) {
-            return m;
-        }
-        let args = match TerminateAndResumeArgs::from_value(arg, "Resume") {
-            Ok(a) => a,
-            Err(e) => return error_measurement(now(), None, &e.into()),
-        };
-        let held = &args.measurement;
-        let started = held.started_at.unwrap_or_else(now);
-        let m = resolve_config(&args.metric)
-            .and_then(|config| {
-                self.choose_source(&config, &args.analysis_run.namespace)?;
-                self.measure(&args.metric, &config, started, &held.metadata, None)
-            })
-            .unwrap_or_else(|e| error_measurement(started, Some(&held.metadata), &e));
-        log_outcome(
-            "Resume",
-            &args.analysis_run.namespace,
-            &args.analysis_run.name,
-            &args.metric.name,
-            &m,
-        );
-        m
-    }
-
-    /// Runs `fut` on a fresh current-thread runtime when the caller is not inside one;
-    /// `None` inside a runtime (blocking there would stall it: use the async methods).
-    fn block_on_fresh_runtime<F: Future<Output = Measurement>>(
-        &self,
-        fut: F,
-    ) -> Option<Measurement> {
-        if tokio::runtime::Handle::try_current().is_ok() {
-            return None;
-        }
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .ok()
-            .map(|rt| rt.block_on(fut))
-    }
-
     /// `Terminate`: the AnalysisRun is being stopped while a measurement is held. Like Argo's
     /// Job provider, end it as Successful with FinishedAt now (nothing to cancel: judging
     /// holds no external resources); an already completed measurement is returned unchanged,
@@ -958,21 +847,46 @@ impl JudgePlugin {
         md
     }
 
-    /// Dispatches one call; `Err` is a net/rpc error response (unknown method).
-    pub fn dispatch(&self, method: &str, arg: &Value) -> Result<Reply, String> {
+    /// The one method dispatch: every net/rpc call of the plugin goes through here. `Err` is a
+    /// net/rpc error response (unknown method). Run and Resume may wait for Prometheus, so
+    /// they are awaited (their judging runs under `catch_unwind` inside `judge`); the other
+    /// methods are quick and run under a last panic guard here, so a panic anywhere still
+    /// yields a decodable reply.
+    pub async fn dispatch(&self, method: &str, arg: &Value) -> Result<Reply, String> {
         let measurement = |m: Measurement| Reply {
             schema: measurement_schema(),
             value: m.to_value(),
         };
+        match method {
+            "Run" => return Ok(measurement(self.run_async(arg).await)),
+            "Resume" => return Ok(measurement(self.resume_async(arg).await)),
+            _ => {}
+        }
+        match catch_unwind(AssertUnwindSafe(|| self.dispatch_quick(method, arg))) {
+            Ok(reply) => reply,
+            Err(panic) => {
+                let err = PluginError::Panic(panic_text(&panic));
+                tracing::error!(method = %method, error = %err, "plugin method panicked");
+                match method {
+                    "Terminate" => Ok(measurement(error_measurement(now(), None, &err))),
+                    _ => Err(err.to_string()),
+                }
+            }
+        }
+    }
+
+    /// The methods that never wait on anything (everything but Run and Resume).
+    fn dispatch_quick(&self, method: &str, arg: &Value) -> Result<Reply, String> {
         let rpc_error = |msg: String| Reply {
             schema: rpc_error_schema(),
             value: rpc_error_value(&msg),
         };
         Ok(match method {
             "InitPlugin" => rpc_error(self.init_plugin()),
-            "Run" => measurement(self.run(arg)),
-            "Resume" => measurement(self.resume(arg)),
-            "Terminate" => measurement(self.terminate(arg)),
+            "Terminate" => Reply {
+                schema: measurement_schema(),
+                value: self.terminate(arg).to_value(),
+            },
             "GarbageCollect" => rpc_error(self.garbage_collect(arg)),
             "Type" => Reply {
                 schema: Schema::String,
@@ -1008,40 +922,7 @@ impl RpcService for JudgePlugin {
 
     fn call(&self, method: &str, arg: Value) -> BoxFuture<'_, Result<Reply, String>> {
         let method = method.to_string();
-        Box::pin(async move {
-            // Run and Resume may wait for Prometheus: they run asynchronously (their fetch
-            // on its own task, the judging under catch_unwind in `judge`).
-            match method.as_str() {
-                "Run" => {
-                    return Ok(Reply {
-                        schema: measurement_schema(),
-                        value: self.run_async(&arg).await.to_value(),
-                    });
-                }
-                "Resume" => {
-                    return Ok(Reply {
-                        schema: measurement_schema(),
-                        value: self.resume_async(&arg).await.to_value(),
-                    });
-                }
-                _ => {}
-            }
-            // Last guard: a panic anywhere in a method still yields a decodable reply.
-            match catch_unwind(AssertUnwindSafe(|| self.dispatch(&method, &arg))) {
-                Ok(reply) => reply,
-                Err(panic) => {
-                    let err = PluginError::Panic(panic_text(&panic));
-                    tracing::error!(method = %method, error = %err, "plugin method panicked");
-                    match method.as_str() {
-                        "Run" | "Resume" | "Terminate" => Ok(Reply {
-                            schema: measurement_schema(),
-                            value: error_measurement(now(), None, &err).to_value(),
-                        }),
-                        _ => Err(err.to_string()),
-                    }
-                }
-            }
-        })
+        Box::pin(async move { self.dispatch(&method, &arg).await })
     }
 }
 
@@ -1145,6 +1026,27 @@ fn log_outcome(method: &str, namespace: &str, run: &str, metric: &str, m: &Measu
 mod tests {
     use super::*;
 
+    /// The tests drive the async methods from plain `#[test]`s.
+    fn block<F: Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    impl JudgePlugin {
+        pub(crate) fn run(&self, arg: &Value) -> Measurement {
+            block(self.run_async(arg))
+        }
+        pub(crate) fn resume(&self, arg: &Value) -> Measurement {
+            block(self.resume_async(arg))
+        }
+        pub(crate) fn dispatch_blocking(&self, method: &str, arg: &Value) -> Result<Reply, String> {
+            block(self.dispatch(method, arg))
+        }
+    }
+
     fn st(fields: Vec<(&str, Value)>) -> Value {
         Value::Struct(
             fields
@@ -1201,17 +1103,6 @@ mod tests {
             arm(shift),
             arm(0.0)
         )
-    }
-
-    #[test]
-    fn go_durations() {
-        assert_eq!(parse_go_duration("30s"), Ok(Duration::from_secs(30)));
-        assert_eq!(parse_go_duration("1h30m"), Ok(Duration::from_secs(5400)));
-        assert_eq!(parse_go_duration("1.5s"), Ok(Duration::from_millis(1500)));
-        assert_eq!(parse_go_duration("250ms"), Ok(Duration::from_millis(250)));
-        assert!(parse_go_duration("10").is_err());
-        assert!(parse_go_duration("5d").is_err());
-        assert!(parse_go_duration("").is_err());
     }
 
     #[test]
@@ -1396,13 +1287,16 @@ mod tests {
     fn unknown_method_is_an_rpc_error_and_type_is_a_string() {
         let p = JudgePlugin::new();
         assert_eq!(
-            p.dispatch("Bogus", &Value::Interface(None)).unwrap_err(),
+            p.dispatch_blocking("Bogus", &Value::Interface(None))
+                .unwrap_err(),
             "rpc: can't find method Plugin.Bogus"
         );
-        let t = p.dispatch("Type", &Value::Interface(None)).unwrap();
+        let t = p
+            .dispatch_blocking("Type", &Value::Interface(None))
+            .unwrap();
         assert_eq!(t.value, Value::String("canary-judge".into()));
         let gc = p
-            .dispatch("GarbageCollect", &Value::Interface(None))
+            .dispatch_blocking("GarbageCollect", &Value::Interface(None))
             .unwrap();
         assert!(matches!(gc.value, Value::Struct(ref f) if !f.is_empty()));
     }
@@ -1526,7 +1420,7 @@ mod golden_tests {
         let mut enc = Encoder::new();
         let mut dec = Decoder::new();
         for (method, arg) in requests() {
-            let reply = match plugin.dispatch(&method, &arg) {
+            let reply = match plugin.dispatch_blocking(&method, &arg) {
                 Ok(r) => r,
                 Err(e) => {
                     assert_eq!(method, "Nope", "{method}: {e}");

@@ -5,8 +5,8 @@
 //! and the cause; a query without data follows the metric's no-data policy.
 
 use super::{CliError, Exit, table};
-use crate::analysis::fetch::{self, FetchError};
-use crate::analysis::{self, AnalysisError, SeriesSet};
+use crate::analysis::fetch;
+use crate::analysis::{self, SeriesSet};
 use crate::source::catalog::{Origin, SourceCatalog};
 use crate::source::prometheus::{PrometheusConfig, PrometheusSource};
 use std::collections::BTreeMap;
@@ -30,20 +30,12 @@ pub struct AnalyzeArgs {
     #[arg(long = "var", value_name = "K=V")]
     vars: Vec<String>,
     /// Prometheus base URL, overriding the config's `prometheus.address`.
-    #[arg(long, value_name = "URL", env = "CANARY_JUDGE_PROMETHEUS")]
+    #[arg(long, value_name = "URL", env = "CANARY_JUDGE_PROMETHEUS_URL")]
     prometheus: Option<String>,
     /// Data sources file (the same format the plugin's `--sources` reads), for configs that
     /// name a `source:`.
     #[arg(long, value_name = "FILE", env = "CANARY_JUDGE_SOURCES")]
     sources: Option<std::path::PathBuf>,
-}
-
-fn to_cli(e: AnalysisError) -> CliError {
-    if e.is_data_source() {
-        CliError::DataSource(e.to_string())
-    } else {
-        CliError::Usage(e.to_string())
-    }
 }
 
 fn parse_vars(raw: &[String]) -> Result<BTreeMap<String, String>, CliError> {
@@ -77,7 +69,7 @@ fn fetch_queries(
         return Ok(None);
     }
     let catalog = match &args.sources {
-        Some(path) => SourceCatalog::load(path).map_err(|e| CliError::Usage(e.to_string()))?,
+        Some(path) => SourceCatalog::load(path).map_err(|e| CliError::Sources(e.to_string()))?,
         None => SourceCatalog::default(),
     };
     let prom_cfg = match (&args.prometheus, &config.prometheus, &config.source) {
@@ -99,55 +91,46 @@ fn fetch_queries(
         (url, inline, name) => {
             let (_, mut c) = catalog
                 .choose(name.as_deref(), inline.as_ref(), Origin::Operator, None)
-                .map_err(|e| CliError::Usage(format!("{e} (--sources)")))?;
+                .map_err(|e| CliError::Sources(e.to_string()))?;
             if let Some(url) = url {
                 c.address = url.clone();
             }
             c
         }
     };
-    let source = PrometheusSource::new(&prom_cfg).map_err(|e| CliError::Usage(e.to_string()))?;
+    let source = PrometheusSource::new(&prom_cfg)?;
     let vars = parse_vars(&args.vars)?;
-    let (start, end) = fetch::resolve_window(
+    let (start, end) = crate::analysis::resolve_window(
         &config.window,
         args.since.as_deref(),
         args.until.as_deref(),
         None,
         unix_now(),
-    )
-    .map_err(|e| CliError::Usage(e.to_string()))?;
+    )?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| CliError::Usage(format!("cannot start the async runtime: {e}")))?;
+        .map_err(CliError::Runtime)?;
     tracing::info!(address = %source.address(), start, end, "fetching from Prometheus");
-    let fetched = runtime
-        .block_on(fetch::fetch_detailed(
-            config, &source, start, end, &vars, base,
-        ))
-        .map_err(|e| match e {
-            FetchError::Prometheus { .. } | FetchError::Local { .. } | FetchError::Data(_) => {
-                CliError::DataSource(e.to_string())
-            }
-            other => CliError::Usage(other.to_string()),
-        })?;
+    let fetched = runtime.block_on(fetch::fetch_detailed(
+        config, &source, start, end, &vars, base,
+    ))?;
     Ok(Some((fetched, source.address().to_string())))
 }
 
 /// Run `analyze`.
 pub fn run(args: &AnalyzeArgs) -> Result<Exit, CliError> {
-    let (config, base) = analysis::load_config_file(&args.config).map_err(to_cli)?;
+    let (config, base) = analysis::load_config_file(&args.config)?;
     tracing::info!(config = %args.config.display(), metrics = config.metrics.len(), "loaded config");
     let fetched = fetch_queries(args, &config, &base)?;
     let data: SeriesSet = match &fetched {
         Some((f, _)) => f.series.clone(),
-        None => analysis::load_series(&config, &base).map_err(to_cli)?,
+        None => analysis::load_series(&config, &base)?,
     };
     let report = analysis::evaluate(&config, &data);
     tracing::info!(verdict = %report.verdict, score = ?report.score, "analysis done");
     if args.json {
-        let mut value = serde_json::to_value(&report)
-            .map_err(|e| CliError::Usage(format!("cannot encode report: {e}")))?;
+        let mut value = serde_json::to_value(&report)?;
         if let (Some((f, address)), Some(obj)) = (&fetched, value.as_object_mut()) {
             obj.insert(
                 "prometheus".to_string(),
@@ -159,8 +142,7 @@ pub fn run(args: &AnalyzeArgs) -> Result<Exit, CliError> {
                 }),
             );
         }
-        let text = serde_json::to_string_pretty(&value)
-            .map_err(|e| CliError::Usage(format!("cannot encode report: {e}")))?;
+        let text = serde_json::to_string_pretty(&value)?;
         super::print_result(&(text + "\n"));
     } else {
         let mut text = table::report_table(&report);

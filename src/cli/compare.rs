@@ -6,7 +6,7 @@
 
 use super::{CliError, Exit, table};
 use crate::analysis::MethodName;
-use crate::source::{self, SourceError};
+use crate::source::{self, SeriesFileError};
 use crate::stats::counts::CountSeries;
 use crate::stats::threshold::Traffic;
 use crate::stats::{self, Decision, StatsError};
@@ -111,7 +111,7 @@ fn usage(e: impl std::fmt::Display) -> CliError {
 /// Read a series given on the command line; NaN and infinities are bad input here.
 fn read_finite(path: &Path) -> Result<Vec<f64>, CliError> {
     let parsed = source::read_values(path).map_err(|e| match e {
-        SourceError::Io { .. } => usage(e),
+        SeriesFileError::Io { .. } => usage(e),
         other => usage(other),
     })?;
     if let Some((v, at)) = parsed.first_non_finite() {

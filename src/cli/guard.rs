@@ -3,7 +3,7 @@
 //! `status` are the one-shot operations an operator or a deploy script calls.
 
 use super::{CliError, Exit, print_result};
-use crate::guard::{self, GuardConfig, GuardError};
+use crate::guard::{self, GuardConfig};
 use std::path::PathBuf;
 
 /// Arguments of `guard`.
@@ -33,10 +33,6 @@ enum GuardAction {
     Status,
 }
 
-fn to_cli(e: GuardError) -> CliError {
-    CliError::Usage(e.to_string())
-}
-
 fn print_json<T: serde::Serialize>(v: &T) {
     print_result(&format!(
         "{}\n",
@@ -46,24 +42,20 @@ fn print_json<T: serde::Serialize>(v: &T) {
 
 /// Run `guard`.
 pub fn run(args: &GuardArgs) -> Result<Exit, CliError> {
-    let cfg = GuardConfig::load(&args.config).map_err(to_cli)?;
+    let cfg = GuardConfig::load(&args.config)?;
     match &args.action {
         GuardAction::Run => {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
                 .enable_all()
                 .build()
-                .map_err(|e| CliError::Usage(format!("starting the runtime: {e}")))?;
-            rt.block_on(guard::run(cfg)).map_err(to_cli)?;
+                .map_err(CliError::Runtime)?;
+            rt.block_on(guard::run(cfg))?;
         }
-        GuardAction::Activate { version } => {
-            print_json(&guard::activate(&cfg, version).map_err(to_cli)?)
-        }
-        GuardAction::Rollback => {
-            print_json(&guard::rollback_to_last_good(&cfg, "cli rollback").map_err(to_cli)?)
-        }
-        GuardAction::Recover => print_json(&guard::recover(&cfg).map_err(to_cli)?),
-        GuardAction::Status => print_json(&guard::status(&cfg).map_err(to_cli)?),
+        GuardAction::Activate { version } => print_json(&guard::activate(&cfg, version)?),
+        GuardAction::Rollback => print_json(&guard::rollback_to_last_good(&cfg, "cli rollback")?),
+        GuardAction::Recover => print_json(&guard::recover(&cfg)?),
+        GuardAction::Status => print_json(&guard::status(&cfg)?),
     }
     Ok(Exit::Pass)
 }

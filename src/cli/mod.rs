@@ -10,10 +10,13 @@ mod simulate;
 mod table;
 
 use clap::{Parser, Subcommand};
+
+use crate::analysis::FetchError;
 use std::process::ExitCode;
 
 use crate::argo::{COOKIE_KEY as PLUGIN_COOKIE_KEY, COOKIE_VALUE as PLUGIN_COOKIE_VALUE};
 pub use crate::build_info::VERSION;
+pub(crate) use crate::stdio::{print_error, print_result};
 
 /// Process exit statuses, shared by every subcommand so scripts and Argo's `job` provider can
 /// branch on them.
@@ -48,22 +51,46 @@ impl From<Exit> for ExitCode {
     }
 }
 
-/// A command that could not produce a result: the message is printed to stderr.
+/// A command that could not produce a result: the message is printed to stderr, and the
+/// kind decides the exit status (2 for what the user wrote, 4 for a data source).
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
-    /// Bad usage, input file or config (exit 2).
+    /// Bad flags or flag values (exit 2); the message names the flag.
     #[error("{0}")]
     Usage(String),
-    /// A data source failed (exit 4).
-    #[error("{0}")]
-    DataSource(String),
+    /// The config or a series file (exit 2, or 4 when a series file cannot be read).
+    #[error(transparent)]
+    Analysis(#[from] crate::analysis::AnalysisError),
+    /// Fetching the data (exit 4, or 2 when the config cannot be fetched as written or the
+    /// window cannot be resolved).
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    /// The data sources file (`--sources`) or the choice of a source from it (exit 2).
+    #[error("{0} (--sources)")]
+    Sources(String),
+    /// The Prometheus client could not be built from the config (exit 2).
+    #[error(transparent)]
+    Prometheus(#[from] crate::source::prometheus::PrometheusError),
+    /// The guard (exit 4 when its judgement data failed, else 2).
+    #[error(transparent)]
+    Guard(#[from] crate::guard::GuardError),
+    /// The report could not be encoded (exit 2).
+    #[error("cannot encode the report: {0}")]
+    Encode(#[from] serde_json::Error),
+    /// The async runtime could not start (exit 2).
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(#[source] std::io::Error),
 }
 
 impl CliError {
     fn exit(&self) -> Exit {
         match self {
-            CliError::Usage(_) => Exit::Usage,
-            CliError::DataSource(_) => Exit::DataSource,
+            CliError::Analysis(e) if e.is_data_source() => Exit::DataSource,
+            CliError::Fetch(e) | CliError::Guard(crate::guard::GuardError::Fetch(e)) => match e {
+                FetchError::Unsupported { .. } | FetchError::Window(_) => Exit::Usage,
+                _ => Exit::DataSource,
+            },
+            _ => Exit::Usage,
         }
     }
 }
@@ -144,24 +171,6 @@ pub fn main() -> ExitCode {
             e.exit().into()
         }
     }
-}
-
-/// Write the command's result to stdout. A closed pipe (`canary-judge ... | head`) is not an
-/// error worth a panic: the reader has what it wanted.
-pub(crate) fn print_result(text: &str) {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush())
-        && e.kind() != std::io::ErrorKind::BrokenPipe
-    {
-        tracing::warn!(error = %e, "cannot write the result to stdout");
-    }
-}
-
-/// Write a message for people to stderr; if even stderr is gone there is nobody to tell.
-pub(crate) fn print_error(text: &str) {
-    use std::io::Write;
-    let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
 
 /// Plugin mode hook: Argo starts the binary with the magic cookie set (or the `plugin`

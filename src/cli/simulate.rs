@@ -56,8 +56,7 @@ pub fn run(args: &SimulateArgs) -> Result<Exit, CliError> {
     );
     let report = simulate::run(&cfg);
     if args.json {
-        let text = serde_json::to_string_pretty(&report)
-            .map_err(|e| CliError::Usage(format!("cannot encode report: {e}")))?;
+        let text = serde_json::to_string_pretty(&report)?;
         super::print_result(&(text + "\n"));
     } else {
         super::print_result(&format!("{report}\n"));

@@ -8,7 +8,7 @@ pub mod netrpc;
 pub mod server;
 pub mod yamux;
 
-pub use server::{GoPluginError, ServeConfig, serve};
+pub use server::{GoPluginError, PluginServerConfig, serve};
 
 use std::future::Future;
 use std::pin::Pin;

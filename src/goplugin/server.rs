@@ -28,7 +28,7 @@ const QUIT_FLUSH: Duration = Duration::from_millis(500);
 
 /// What the host and plugin must agree on (go-plugin's `HandshakeConfig` + plugin map).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServeConfig {
+pub struct PluginServerConfig {
     /// Environment variable the host sets, e.g. `ARGO_ROLLOUTS_RPC_PLUGIN`.
     pub magic_cookie_key: String,
     /// Its expected value, e.g. `metricprovider`.
@@ -126,7 +126,10 @@ fn bind_socket(dir: &Path) -> Result<(UnixListener, SocketGuard), GoPluginError>
 /// Run the plugin side of go-plugin's netrpc protocol until `Control.Quit` or until the
 /// host's session ends; the caller should then exit with status 0. Prints exactly one line on
 /// stdout (the handshake). `service` receives every `<service_name>.<Method>` call.
-pub async fn serve(config: ServeConfig, service: Arc<dyn RpcService>) -> Result<(), GoPluginError> {
+pub async fn serve(
+    config: PluginServerConfig,
+    service: Arc<dyn RpcService>,
+) -> Result<(), GoPluginError> {
     if std::env::var(&config.magic_cookie_key).ok().as_deref()
         != Some(config.magic_cookie_value.as_str())
     {
@@ -171,7 +174,11 @@ pub async fn serve(config: ServeConfig, service: Arc<dyn RpcService>) -> Result<
 
 /// Serve one host connection: classify streams, run the control and broker servers, return
 /// after `Control.Quit` (reply flushed) or when the session ends.
-pub async fn run_session(mut session: Session, config: &ServeConfig, service: Arc<dyn RpcService>) {
+pub async fn run_session(
+    mut session: Session,
+    config: &PluginServerConfig,
+    service: Arc<dyn RpcService>,
+) {
     let quit = Arc::new(Notify::new());
     let broker = Arc::new(Broker::default());
     let plugin: Arc<dyn Handler> = Arc::new(PluginHandler {

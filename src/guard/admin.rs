@@ -6,7 +6,7 @@
 
 use super::GuardError;
 use super::config::AdminConfig;
-use super::daemon::{Guard, status};
+use super::handle::{Guard, status};
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -140,7 +140,7 @@ async fn post_rollback(State(a): State<Arc<Admin>>, headers: HeaderMap) -> Respo
     }
     let cfg = a.guard.cfg.clone();
     let result = tokio::task::spawn_blocking(move || {
-        super::daemon::rollback_to_last_good(&cfg, "admin rollback")
+        super::handle::rollback_to_last_good(&cfg, "admin rollback")
     })
     .await;
     match result {

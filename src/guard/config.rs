@@ -3,8 +3,9 @@
 //! the admin endpoint and the config watcher. Paths are relative to the config file.
 
 use super::GuardError;
+pub use super::reload::ReloadConfig;
+use crate::duration::deserialize_duration;
 use crate::source::prometheus::PrometheusConfig;
-use crate::source::prometheus::duration::deserialize_duration;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -61,21 +62,6 @@ pub struct AppConfig {
         deserialize_with = "deserialize_duration"
     )]
     pub request_timeout: Duration,
-}
-
-/// How the service is told to reload: a signal to the pid in a pid file, or a command.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "snake_case")]
-pub struct ReloadConfig {
-    /// Signal name (`HUP`, `USR1`, `USR2`, `TERM`, `INT`); default `HUP`.
-    #[serde(default)]
-    pub signal: Option<String>,
-    /// File holding the service's pid.
-    #[serde(default)]
-    pub pid_file: Option<PathBuf>,
-    /// Command and arguments run instead of a signal, e.g. `[systemctl, restart, app]`.
-    #[serde(default)]
-    pub command: Option<Vec<String>>,
 }
 
 /// Where the judged series come from.

@@ -2,19 +2,22 @@
 //! version, then for `judge.duration` check health every interval and collect its series
 //! (scraped from `/metrics`, or queried from Prometheus at the end), and hand them to the
 //! same `analysis::evaluate` every other front door calls. The baseline arm is the last
-//! good release's recorded series (saved when it passed); metrics without a baseline arm
-//! are fixed thresholds.
+//! good release's recorded series (saved when it passed), or in Prometheus mode its queries
+//! over the last good release's own judged window, fetched by the one fetch path
+//! (`analysis::fetch`); metrics without a baseline arm are fixed thresholds.
 
 use super::config::{GuardConfig, JudgeSource};
 use super::probe::{AppProbe, Health};
 use super::scrape::{Recorder, Selector, parse_exposition};
 use super::{GuardError, now_unix};
 use crate::analysis::config::ArmSpec;
+use crate::analysis::fetch::{ArmWindows, fetch_windows};
 use crate::analysis::{AnalysisConfig, ArmData, MetricData, SeriesSet, evaluate};
 use crate::source::SeriesSource;
-use crate::source::prometheus::PrometheusSource;
+use crate::source::prometheus::{PrometheusSource, template};
 use crate::stats::Verdict;
 use crate::stats::counts::CountSeries;
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -33,20 +36,53 @@ pub struct Judgement {
     pub window_end: f64,
 }
 
-/// Render the analysis template for `version` against `baseline` and parse it.
+/// The template variables of a judgement: `{{version}}` is the release under judgement,
+/// `{{baseline_version}}` the last good release (empty before the first one).
+pub fn template_vars(version: &str, baseline: Option<&str>) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("version".to_string(), version.to_string()),
+        (
+            "baseline_version".to_string(),
+            baseline.unwrap_or("").to_string(),
+        ),
+    ])
+}
+
+/// Parse the analysis template and check that every arm is a `query:` whose placeholders
+/// [`template_vars`] fill. The variables are filled into the queries when they are sent
+/// (as for every other front door), not into the YAML text, so a release name can never
+/// change the template's structure.
 pub fn load_template(
     path: &Path,
     version: &str,
     baseline: Option<&str>,
 ) -> Result<AnalysisConfig, GuardError> {
     let text = std::fs::read_to_string(path).map_err(|e| GuardError::io("read", path, e))?;
-    let text = text
-        .replace("{{version}}", version)
-        .replace("{{baseline_version}}", baseline.unwrap_or(""));
-    AnalysisConfig::from_str_auto(&text).map_err(|e| GuardError::Config {
+    let config_error = |message: String| GuardError::Config {
         path: path.display().to_string(),
-        message: e.to_string(),
-    })
+        message,
+    };
+    let analysis = AnalysisConfig::from_str_auto(&text).map_err(|e| config_error(e.to_string()))?;
+    let vars = template_vars(version, baseline);
+    for m in &analysis.metrics {
+        for spec in std::iter::once(&m.canary).chain(m.baseline.as_ref()) {
+            for src in arm_sources(spec) {
+                let q = query_of(src, &m.name).map_err(config_error)?;
+                template::render(&q, &vars)
+                    .map_err(|e| config_error(format!("metric {}: {e}", m.name)))?;
+            }
+        }
+    }
+    Ok(analysis)
+}
+
+/// Every series source of one arm.
+fn arm_sources(spec: &ArmSpec) -> Vec<&SeriesSource> {
+    match spec {
+        ArmSpec::Values { series, traffic } => std::iter::once(series).chain(traffic).collect(),
+        ArmSpec::Counts { events, traffic } => vec![events, traffic],
+        ArmSpec::Histogram(h) => vec![h],
+    }
 }
 
 fn query_of(src: &SeriesSource, metric: &str) -> Result<String, String> {
@@ -70,26 +106,34 @@ enum ArmCollect {
     },
 }
 
-fn selector(q: &str, metric: &str) -> Result<Selector, String> {
-    Selector::parse(q).ok_or_else(|| {
+fn selector(q: &str, metric: &str, vars: &BTreeMap<String, String>) -> Result<Selector, String> {
+    let q = template::render(q, vars).map_err(|e| format!("metric {metric}: {e}"))?;
+    Selector::parse(&q).ok_or_else(|| {
         format!("metric {metric}: {q:?} is not a metric selector (scrape mode takes `name` or `name{{label=\"v\"}}`)")
     })
 }
 
-fn plan_scrape(cfg: &AnalysisConfig) -> Result<Vec<(String, ArmCollect)>, String> {
+fn plan_scrape(
+    cfg: &AnalysisConfig,
+    vars: &BTreeMap<String, String>,
+) -> Result<Vec<(String, ArmCollect)>, String> {
     let mut out = Vec::new();
     for m in &cfg.metrics {
         let arm = match &m.canary {
             ArmSpec::Values { series, traffic } => ArmCollect::Values {
-                series: Recorder::new(selector(&query_of(series, &m.name)?, &m.name)?),
+                series: Recorder::new(selector(&query_of(series, &m.name)?, &m.name, vars)?),
                 traffic: match traffic {
-                    Some(t) => Some(Recorder::new(selector(&query_of(t, &m.name)?, &m.name)?)),
+                    Some(t) => Some(Recorder::new(selector(
+                        &query_of(t, &m.name)?,
+                        &m.name,
+                        vars,
+                    )?)),
                     None => None,
                 },
             },
             ArmSpec::Counts { events, traffic } => ArmCollect::Counts {
-                events: Recorder::new(selector(&query_of(events, &m.name)?, &m.name)?),
-                traffic: Recorder::new(selector(&query_of(traffic, &m.name)?, &m.name)?),
+                events: Recorder::new(selector(&query_of(events, &m.name)?, &m.name, vars)?),
+                traffic: Recorder::new(selector(&query_of(traffic, &m.name)?, &m.name, vars)?),
             },
             ArmSpec::Histogram(_) => {
                 return Err(format!(
@@ -131,6 +175,7 @@ pub async fn judge_release(
     still_active: &(dyn Fn() -> bool + Sync),
 ) -> Result<Option<Judgement>, GuardError> {
     let analysis = load_template(&cfg.judge.analysis, version, baseline_version)?;
+    let vars = template_vars(version, baseline_version);
     let probe = AppProbe::new(&cfg.app).map_err(|m| GuardError::Config {
         path: "app".into(),
         message: m,
@@ -165,10 +210,14 @@ pub async fn judge_release(
         }
     }
     let mut plan = match cfg.judge.source {
-        JudgeSource::Scrape => Some(plan_scrape(&analysis).map_err(|m| GuardError::Config {
-            path: cfg.judge.analysis.display().to_string(),
-            message: m,
-        })?),
+        JudgeSource::Scrape => {
+            Some(
+                plan_scrape(&analysis, &vars).map_err(|m| GuardError::Config {
+                    path: cfg.judge.analysis.display().to_string(),
+                    message: m,
+                })?,
+            )
+        }
         JudgeSource::Prometheus => None,
     };
     // 2. Watch for the configured duration.
@@ -227,8 +276,11 @@ pub async fn judge_release(
             }
         }
         None => {
-            recorded =
-                query_prometheus(cfg, &analysis, window_start, window_end, baseline_window).await?;
+            let windows = ArmWindows {
+                canary: (window_start as i64, window_end as i64),
+                baseline: baseline_window.map(|(s, e)| (s as i64, e as i64)),
+            };
+            recorded = query_prometheus(cfg, &analysis, &windows, &vars).await?;
         }
     }
     let mut data = recorded.clone();
@@ -274,90 +326,27 @@ fn describe(h: &Health) -> String {
     }
 }
 
-/// Prometheus mode: the canary arm over the judged window, the baseline arm (rendered with
-/// `{{baseline_version}}`) over the baseline release's own judged window.
+/// Prometheus mode: the canary arm over the judged window, the baseline arm (with
+/// `{{baseline_version}}`) over the baseline release's own judged window. A query that
+/// fails is an error of the judgement (never "no data"); a query that returns nothing is
+/// no data, judged by the metric's no-data policy.
 async fn query_prometheus(
     cfg: &GuardConfig,
     analysis: &AnalysisConfig,
-    start: f64,
-    end: f64,
-    baseline_window: Option<(f64, f64)>,
+    windows: &ArmWindows,
+    vars: &BTreeMap<String, String>,
 ) -> Result<SeriesSet, GuardError> {
-    let prom_err = |m: String| GuardError::Config {
+    let pcfg = cfg.prometheus.as_ref().ok_or_else(|| GuardError::Config {
         path: "prometheus".into(),
-        message: m,
-    };
-    let pcfg = cfg
-        .prometheus
-        .as_ref()
-        .ok_or_else(|| prom_err("section missing".into()))?;
-    let source = PrometheusSource::new(pcfg).map_err(|e| prom_err(e.to_string()))?;
-    let mut set = SeriesSet::default();
-    for m in &analysis.metrics {
-        let canary = fetch_arm(&source, &m.canary, &m.name, start as i64, end as i64).await;
-        let baseline = match (&m.baseline, baseline_window) {
-            (Some(spec), Some((bs, be))) => {
-                fetch_arm(&source, spec, &m.name, bs as i64, be as i64).await
-            }
-            _ => None,
-        };
-        set.metrics
-            .insert(m.name.clone(), MetricData { canary, baseline });
-    }
-    Ok(set)
-}
-
-async fn fetch_arm(
-    source: &PrometheusSource,
-    spec: &ArmSpec,
-    metric: &str,
-    start: i64,
-    end: i64,
-) -> Option<ArmData> {
-    let result = match spec {
-        ArmSpec::Values { series, traffic } => {
-            let q = query_of(series, metric).ok()?;
-            let v = source.values(&q, start, end, None).await;
-            match (v, traffic) {
-                (Ok(v), None) => Ok(ArmData::values(v.points.iter().map(|p| p.1).collect())),
-                (Ok(v), Some(t)) => {
-                    let tq = query_of(t, metric).ok()?;
-                    let t = source.values(&tq, start, end, None).await.ok();
-                    Ok(ArmData::Values {
-                        values: v.points.iter().map(|p| p.1).collect(),
-                        traffic: t.map(|t| t.points.iter().map(|p| p.1).collect()),
-                    })
-                }
-                (Err(e), _) => Err(e),
-            }
-        }
-        ArmSpec::Counts { events, traffic } => {
-            let (e, t) = (
-                query_of(events, metric).ok()?,
-                query_of(traffic, metric).ok()?,
-            );
-            source.counts(&e, &t, start, end, None).await.map(|c| {
-                ArmData::Counts(CountSeries {
-                    events: c.points.iter().map(|p| p.events).collect(),
-                    traffic: c.points.iter().map(|p| p.traffic).collect(),
-                })
-            })
-        }
-        ArmSpec::Histogram(src) => {
-            let q = query_of(src, metric).ok()?;
-            source.histogram(&q, start, end, None).await.map(|h| {
-                ArmData::Histogram(crate::stats::quantile::HistogramSeries {
-                    bounds: h.bounds,
-                    intervals: h.points.into_iter().map(|p| p.1).collect(),
-                })
-            })
-        }
-    };
-    match result {
-        Ok(d) => Some(d),
-        Err(e) => {
-            tracing::warn!(metric, error = %e, "Prometheus query failed; the arm has no data");
-            None
-        }
-    }
+        message: "section missing".into(),
+    })?;
+    let source = PrometheusSource::new(pcfg).map_err(|e| GuardError::Config {
+        path: "prometheus".into(),
+        message: e.to_string(),
+    })?;
+    Ok(
+        fetch_windows(analysis, &source, windows, vars, Path::new("."))
+            .await?
+            .series,
+    )
 }

@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod config;
 pub mod daemon;
+pub mod handle;
 pub mod judge;
 pub mod layout;
 pub mod probe;
@@ -16,7 +17,8 @@ pub mod state;
 pub mod watch;
 
 pub use config::{GuardConfig, InconclusivePolicy, JudgeSource};
-pub use daemon::{activate, recover, rollback_to_last_good, run, status};
+pub use daemon::run;
+pub use handle::{activate, recover, rollback_to_last_good, status};
 pub use layout::Layout;
 pub use state::{AuditRecord, GuardState};
 
@@ -57,9 +59,18 @@ pub enum GuardError {
         /// Why it cannot be used.
         message: String,
     },
-    /// Telling the service to reload failed.
-    #[error("reload failed: {0}")]
-    Reload(String),
+    /// A query of the judgement failed (Prometheus down, slow, or answering an error).
+    #[error("judgement data: {0}")]
+    Fetch(#[from] crate::analysis::FetchError),
+    /// A background task of the guard panicked or was cancelled, or a signal handler could
+    /// not be installed.
+    #[error("{what}: {source}")]
+    Runtime {
+        /// What the guard was doing.
+        what: &'static str,
+        /// The cause.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// No release to roll back to.
     #[error("no release to roll back to: {0}")]
     NoRollbackTarget(String),

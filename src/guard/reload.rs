@@ -1,7 +1,23 @@
 //! Telling the service to load the release `current` now points to: a signal (default
 //! SIGHUP) to the pid in a pid file, or a configured command such as a systemd restart.
 
-use super::config::ReloadConfig;
+use serde::Deserialize;
+use std::path::PathBuf;
+
+/// How the service is told to reload: a signal to the pid in a pid file, or a command.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct ReloadConfig {
+    /// Signal name (`HUP`, `USR1`, `USR2`, `TERM`, `INT`); default `HUP`.
+    #[serde(default)]
+    pub signal: Option<String>,
+    /// File holding the service's pid.
+    #[serde(default)]
+    pub pid_file: Option<PathBuf>,
+    /// Command and arguments run instead of a signal, e.g. `[systemctl, restart, app]`.
+    #[serde(default)]
+    pub command: Option<Vec<String>>,
+}
 
 /// Map a signal name (`HUP` or `SIGHUP`, ...) to its number.
 pub fn signal_number(name: &str) -> Result<i32, String> {

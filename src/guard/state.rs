@@ -195,15 +195,6 @@ impl StateStore {
             tracing::error!(error = %e, "could not write the audit log");
         }
     }
-
-    /// Read every audit record (for status and tests); unparseable lines are skipped.
-    pub fn read_audit(&self) -> Vec<AuditRecord> {
-        std::fs::read_to_string(self.audit_path())
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect()
-    }
 }
 
 /// Write `bytes` to `path` through a temp file in the same directory and `rename`.

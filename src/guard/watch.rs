@@ -5,7 +5,7 @@
 //! that copy atomically and a warning is logged and audited.
 
 use super::config::WatchConfig;
-use super::daemon::Guard;
+use super::handle::Guard;
 use super::state::write_atomic;
 use notify::{RecursiveMode, Watcher};
 use serde::Deserialize;

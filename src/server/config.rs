@@ -12,7 +12,6 @@ use serde::Deserialize;
 
 use crate::analysis::AnalysisConfig;
 use crate::source::catalog::{Origin, SourceCatalog};
-use crate::source::prometheus::duration::parse_duration;
 use crate::source::prometheus::{PrometheusConfig, PrometheusSource, Secret, SecretRef};
 
 /// Why a config file was rejected; the message names the file and the problem.
@@ -50,22 +49,22 @@ pub struct ServerSettings {
     /// Value the Prometheus facade returns for an inconclusive verdict (1 pass, 0 fail).
     pub facade_inconclusive_value: f64,
     /// Time budget of one analysis; well inside Flagger's 10 s webhook timeout.
-    #[serde(deserialize_with = "duration_or_zero")]
+    #[serde(deserialize_with = "crate::duration::deserialize_duration_or_zero")]
     pub analysis_timeout: Duration,
     /// Largest accepted request body.
     pub max_body_bytes: usize,
     /// Window length for stateless doors (`/v1/analyze`, facade, gRPC) without `start`.
-    #[serde(deserialize_with = "duration_or_zero")]
+    #[serde(deserialize_with = "crate::duration::deserialize_duration_or_zero")]
     pub lookback: Duration,
     /// Extra history before the first webhook call of a (namespace, name, checksum).
-    #[serde(deserialize_with = "duration_or_zero")]
+    #[serde(deserialize_with = "crate::duration::deserialize_duration_or_zero")]
     pub webhook_lookback: Duration,
     /// After SIGTERM, how long in-flight requests may take before the process exits.
-    #[serde(deserialize_with = "duration_or_zero")]
+    #[serde(deserialize_with = "crate::duration::deserialize_duration_or_zero")]
     pub shutdown_grace: Duration,
     /// After SIGTERM, how long to keep accepting requests (readiness already failing) so
     /// load balancers notice before the listeners close.
-    #[serde(deserialize_with = "duration_or_zero")]
+    #[serde(deserialize_with = "crate::duration::deserialize_duration_or_zero")]
     pub shutdown_delay: Duration,
 }
 
@@ -84,20 +83,6 @@ impl Default for ServerSettings {
             shutdown_delay: Duration::from_secs(0),
         }
     }
-}
-
-/// A duration like `30s` or `1m`; unlike query steps, zero (`0`, `0s`) is allowed here.
-fn duration_or_zero<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-    let text = String::deserialize(d)?;
-    let t = text.trim();
-    if t.trim_end_matches(|c: char| c.is_ascii_alphabetic()) == "0" {
-        return Ok(Duration::ZERO);
-    }
-    parse_duration(t).ok_or_else(|| {
-        serde::de::Error::custom(format!(
-            "invalid duration {text:?}: expected e.g. 0s, 30s, 1m, 1h30m, 250ms"
-        ))
-    })
 }
 
 /// The whole file.

@@ -21,7 +21,7 @@ use super::judge::{
     JudgeError, JudgeRequest, authenticate, credential_from_authorization, judge, now,
 };
 use crate::analysis::AnalysisConfig;
-use crate::source::prometheus::duration::parse_duration;
+use crate::duration::parse_positive_duration;
 use crate::stats::Verdict;
 
 /// Builds the router with its layers.
@@ -171,9 +171,9 @@ async fn flagger(
         );
     };
     let lookback = match vars.remove("lookback") {
-        Some(l) => match parse_duration(&l) {
-            Some(d) => Some(d),
-            None => {
+        Some(l) => match parse_positive_duration(&l) {
+            Ok(d) => Some(d),
+            Err(_) => {
                 return text(
                     StatusCode::BAD_REQUEST,
                     format!("metadata lookback `{l}` is not a duration (e.g. 10m)"),
@@ -317,9 +317,9 @@ async fn facade_query(
         ..Default::default()
     };
     if let Some(l) = labels.remove("lookback") {
-        match parse_duration(&l) {
-            Some(d) => req.lookback = Some(d),
-            None => {
+        match parse_positive_duration(&l) {
+            Ok(d) => req.lookback = Some(d),
+            Err(_) => {
                 return prom_error(
                     StatusCode::BAD_REQUEST,
                     "bad_data",
@@ -350,7 +350,7 @@ async fn facade_query(
     let settings = state.config().settings.clone();
     match judge(&state, "prometheus-facade", req).await {
         Ok(j) => {
-            let verdict = verdict_str(j.report.verdict);
+            let verdict = j.report.verdict.as_str();
             let value = if score {
                 j.report.score.unwrap_or(match j.report.verdict {
                     Verdict::Pass => 100.0,
@@ -405,14 +405,6 @@ fn format_value(v: f64) -> String {
     }
 }
 
-fn verdict_str(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Pass => "pass",
-        Verdict::Fail => "fail",
-        Verdict::Inconclusive => "inconclusive",
-    }
-}
-
 /// `POST /v1/analyze` body.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -458,9 +450,9 @@ async fn analyze(AxState(state): AxState<Arc<State>>, headers: HeaderMap, body: 
         },
     };
     let lookback = match b.lookback {
-        Some(l) => match parse_duration(&l) {
-            Some(d) => Some(d),
-            None => {
+        Some(l) => match parse_positive_duration(&l) {
+            Ok(d) => Some(d),
+            Err(_) => {
                 return json_error(
                     StatusCode::BAD_REQUEST,
                     format!("lookback `{l}` is not a duration (e.g. 10m)"),

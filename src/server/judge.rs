@@ -6,8 +6,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::analysis::fetch::{fetch_series, parse_time, resolve_window};
+use crate::analysis::fetch::fetch_series;
+use crate::analysis::resolve_window;
 use crate::analysis::{AnalysisConfig, AnalysisReport, SeriesSet, evaluate};
+use crate::duration::parse_time;
 use crate::source::catalog::Origin;
 use crate::source::prometheus::PrometheusSource;
 

@@ -176,7 +176,7 @@ pub fn main(args: ServeArgs) -> ExitCode {
     match rt.block_on(run(args)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            crate::cli::print_error(&format!("error: {e}\n"));
+            crate::stdio::print_error(&format!("error: {e}\n"));
             tracing::error!(error = %e, "serve failed");
             ExitCode::from(2)
         }
@@ -266,7 +266,7 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     );
     tracing::info!(%http_local, %grpc_local, "canary-judge serve listening");
     // One line on stderr so scripts and tests know the ports (listeners may use port 0).
-    crate::cli::print_error(&format!(
+    crate::stdio::print_error(&format!(
         "canary-judge serve: http={http_local} grpc={grpc_local}\n"
     ));
 
@@ -297,7 +297,7 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
         }
     }
     tracing::info!("shutdown requested: readiness off, draining");
-    crate::cli::print_error("canary-judge serve: shutdown requested, draining\n");
+    crate::stdio::print_error("canary-judge serve: shutdown requested, draining\n");
     state.shutting_down.store(true, Ordering::SeqCst);
     health_loop.abort();
     set_health(false).await;
@@ -317,7 +317,7 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     if drained.is_err() {
         tracing::warn!(grace = ?settings.shutdown_grace, "grace period over; exiting with requests still open");
     }
-    crate::cli::print_error("canary-judge serve: stopped\n");
+    crate::stdio::print_error("canary-judge serve: stopped\n");
     Ok(())
 }
 
@@ -337,13 +337,13 @@ fn reload(state: &State, path: &std::path::Path, overrides: &Overrides) {
             let n = new.templates.len();
             state.replace_config(new);
             tracing::warn!(templates = n, "config reloaded");
-            crate::cli::print_error(&format!(
+            crate::stdio::print_error(&format!(
                 "canary-judge serve: config reloaded ({n} templates)\n"
             ));
         }
         Err(e) => {
             tracing::error!(error = %e, "config reload rejected; previous config stays in force");
-            crate::cli::print_error(&format!(
+            crate::stdio::print_error(&format!(
                 "canary-judge serve: config reload rejected, previous config stays in force: {e}\n"
             ));
         }

@@ -307,14 +307,8 @@ impl SourceCatalog {
         if let Some(t) = tenant {
             let max_timeout = match t.max_timeout.as_deref() {
                 None => DEFAULT_TENANT_MAX_TIMEOUT,
-                Some(text) => {
-                    super::prometheus::duration::parse_duration(text).ok_or_else(|| {
-                        invalid(
-                            "tenant_prometheus.max_timeout".into(),
-                            format!("{text:?} is not a duration like 30s"),
-                        )
-                    })?
-                }
+                Some(text) => crate::duration::parse_positive_duration(text)
+                    .map_err(|e| invalid("tenant_prometheus.max_timeout".into(), e.to_string()))?,
             };
             let mut allowed = Vec::new();
             for (i, a) in t.allowed_addresses.iter().enumerate() {

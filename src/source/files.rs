@@ -3,7 +3,7 @@
 //! histogram is CSV `timestamp,le,count` or JSON `{"bounds": [...], "intervals": [[...]]}`.
 //! Errors name the file and the line (or array element) so a person can fix the input.
 
-use super::SourceError;
+use super::SeriesFileError;
 use crate::stats::quantile::HistogramSeries;
 use std::path::Path;
 
@@ -29,31 +29,31 @@ impl ParsedValues {
 }
 
 /// Read a scalar series file and keep the location of every value.
-pub fn read_values(path: &Path) -> Result<ParsedValues, SourceError> {
+pub fn read_values(path: &Path) -> Result<ParsedValues, SeriesFileError> {
     let text = read_text(path)?;
     parse_values(&text, &path.display().to_string())
 }
 
 /// Read a scalar series file; NaN and infinities are returned as written.
-pub fn read_values_file(path: &Path) -> Result<Vec<f64>, SourceError> {
+pub fn read_values_file(path: &Path) -> Result<Vec<f64>, SeriesFileError> {
     read_values(path).map(|p| p.values)
 }
 
 /// Read a histogram file (CSV `timestamp,le,count` or JSON).
-pub fn read_histogram_file(path: &Path) -> Result<HistogramSeries, SourceError> {
+pub fn read_histogram_file(path: &Path) -> Result<HistogramSeries, SeriesFileError> {
     let text = read_text(path)?;
     parse_histogram(&text, &path.display().to_string())
 }
 
-fn read_text(path: &Path) -> Result<String, SourceError> {
-    std::fs::read_to_string(path).map_err(|source| SourceError::Io {
+fn read_text(path: &Path) -> Result<String, SeriesFileError> {
+    std::fs::read_to_string(path).map_err(|source| SeriesFileError::Io {
         path: path.display().to_string(),
         source,
     })
 }
 
-fn format_error(origin: &str, at: Option<String>, why: impl Into<String>) -> SourceError {
-    SourceError::Format {
+fn format_error(origin: &str, at: Option<String>, why: impl Into<String>) -> SeriesFileError {
+    SeriesFileError::Format {
         origin: origin.to_string(),
         at,
         why: why.into(),
@@ -70,10 +70,10 @@ fn parse_number(field: &str) -> Option<f64> {
 }
 
 /// Parse a scalar series from text; `origin` names the file in errors.
-pub fn parse_values(text: &str, origin: &str) -> Result<ParsedValues, SourceError> {
+pub fn parse_values(text: &str, origin: &str) -> Result<ParsedValues, SeriesFileError> {
     let trimmed = text.trim_start_matches('\u{feff}').trim();
     if trimmed.is_empty() {
-        return Err(SourceError::Empty {
+        return Err(SeriesFileError::Empty {
             origin: origin.to_string(),
         });
     }
@@ -83,14 +83,14 @@ pub fn parse_values(text: &str, origin: &str) -> Result<ParsedValues, SourceErro
         parse_line_values(text, origin)?
     };
     if parsed.values.is_empty() {
-        return Err(SourceError::Empty {
+        return Err(SeriesFileError::Empty {
             origin: origin.to_string(),
         });
     }
     Ok(parsed)
 }
 
-fn parse_json_values(text: &str, origin: &str) -> Result<ParsedValues, SourceError> {
+fn parse_json_values(text: &str, origin: &str) -> Result<ParsedValues, SeriesFileError> {
     let items: Vec<serde_json::Value> = serde_json::from_str(text)
         .map_err(|e| format_error(origin, None, format!("not a valid JSON array: {e}")))?;
     let mut out = ParsedValues::default();
@@ -124,7 +124,7 @@ fn parse_json_values(text: &str, origin: &str) -> Result<ParsedValues, SourceErr
     Ok(out)
 }
 
-fn parse_line_values(text: &str, origin: &str) -> Result<ParsedValues, SourceError> {
+fn parse_line_values(text: &str, origin: &str) -> Result<ParsedValues, SeriesFileError> {
     let mut out = ParsedValues::default();
     let mut columns: Option<usize> = None;
     let mut seen_data_line = false;
@@ -182,10 +182,10 @@ fn parse_line_values(text: &str, origin: &str) -> Result<ParsedValues, SourceErr
 /// Parse a histogram from CSV `timestamp,le,count` (cumulative count per bucket bound for
 /// each interval, rows of one interval together) or JSON
 /// `{"bounds": [0.1, 0.5, "+Inf"], "intervals": [[3, 9, 10], ...]}`.
-pub fn parse_histogram(text: &str, origin: &str) -> Result<HistogramSeries, SourceError> {
+pub fn parse_histogram(text: &str, origin: &str) -> Result<HistogramSeries, SeriesFileError> {
     let trimmed = text.trim_start_matches('\u{feff}').trim();
     if trimmed.is_empty() {
-        return Err(SourceError::Empty {
+        return Err(SeriesFileError::Empty {
             origin: origin.to_string(),
         });
     }
@@ -206,7 +206,7 @@ fn json_number(v: &serde_json::Value) -> Option<f64> {
     }
 }
 
-fn parse_json_histogram(text: &str, origin: &str) -> Result<HistogramSeries, SourceError> {
+fn parse_json_histogram(text: &str, origin: &str) -> Result<HistogramSeries, SeriesFileError> {
     #[derive(serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     struct Raw {
@@ -245,7 +245,7 @@ fn parse_json_histogram(text: &str, origin: &str) -> Result<HistogramSeries, Sou
 /// One CSV row of a histogram: (le, cumulative count, line number).
 type BucketRow = (f64, f64, usize);
 
-fn parse_csv_histogram(text: &str, origin: &str) -> Result<HistogramSeries, SourceError> {
+fn parse_csv_histogram(text: &str, origin: &str) -> Result<HistogramSeries, SeriesFileError> {
     // Rows grouped by timestamp in order of appearance; each group becomes one interval.
     let mut groups: Vec<(String, Vec<BucketRow>)> = Vec::new();
     let mut seen_data = false;
@@ -320,9 +320,9 @@ fn parse_csv_histogram(text: &str, origin: &str) -> Result<HistogramSeries, Sour
     })
 }
 
-fn check_histogram(h: &HistogramSeries, origin: &str) -> Result<(), SourceError> {
+fn check_histogram(h: &HistogramSeries, origin: &str) -> Result<(), SeriesFileError> {
     if h.bounds.is_empty() || h.intervals.is_empty() {
-        return Err(SourceError::Empty {
+        return Err(SeriesFileError::Empty {
             origin: origin.to_string(),
         });
     }
@@ -396,11 +396,11 @@ mod tests {
     fn empty_and_header_only_are_empty() {
         assert!(matches!(
             parse_values("  \n", "f"),
-            Err(SourceError::Empty { .. })
+            Err(SeriesFileError::Empty { .. })
         ));
         assert!(matches!(
             parse_values("timestamp,value\n", "f"),
-            Err(SourceError::Empty { .. })
+            Err(SeriesFileError::Empty { .. })
         ));
     }
 

@@ -86,11 +86,11 @@ impl SeriesSource {
 
     /// Load a scalar series (numbers, one per interval). Relative file paths are resolved
     /// against `base_dir`. NaN and infinities are returned as they are; callers decide.
-    pub fn load_values(&self, base_dir: &Path) -> Result<Vec<f64>, SourceError> {
+    pub fn load_values(&self, base_dir: &Path) -> Result<Vec<f64>, SeriesFileError> {
         match self {
             SeriesSource::Values(v) => Ok(v.clone()),
             SeriesSource::File(p) => read_values_file(&base_dir.join(p)),
-            SeriesSource::Query(q) => Err(SourceError::QueryUnavailable { query: q.clone() }),
+            SeriesSource::Query(q) => Err(SeriesFileError::QueryUnavailable { query: q.clone() }),
         }
     }
 
@@ -98,9 +98,9 @@ impl SeriesSource {
     pub fn load_histogram(
         &self,
         base_dir: &Path,
-    ) -> Result<crate::stats::quantile::HistogramSeries, SourceError> {
+    ) -> Result<crate::stats::quantile::HistogramSeries, SeriesFileError> {
         match self {
-            SeriesSource::Values(_) => Err(SourceError::Format {
+            SeriesSource::Values(_) => Err(SeriesFileError::Format {
                 origin: "inline values".into(),
                 at: None,
                 why:
@@ -108,7 +108,7 @@ impl SeriesSource {
                         .into(),
             }),
             SeriesSource::File(p) => read_histogram_file(&base_dir.join(p)),
-            SeriesSource::Query(q) => Err(SourceError::QueryUnavailable { query: q.clone() }),
+            SeriesSource::Query(q) => Err(SeriesFileError::QueryUnavailable { query: q.clone() }),
         }
     }
 }
@@ -119,9 +119,9 @@ impl SeriesSource {
 /// `/var/run/secrets/...` or `../../etc/passwd`: only relative paths without `..` pass,
 /// and an existing file must still be under `root` once symlinks are resolved. A path that
 /// does not exist passes here and fails as unreadable when loaded.
-pub fn confine_file(root: &Path, path: &Path) -> Result<(), SourceError> {
+pub fn confine_file(root: &Path, path: &Path) -> Result<(), SeriesFileError> {
     use std::path::Component;
-    let outside = || SourceError::OutsideRoot {
+    let outside = || SeriesFileError::OutsideRoot {
         path: path.display().to_string(),
         root: root.display().to_string(),
     };
@@ -140,7 +140,7 @@ pub fn confine_file(root: &Path, path: &Path) -> Result<(), SourceError> {
 
 /// Why a series could not be loaded; every message names the file (and line) or the query.
 #[derive(Debug, thiserror::Error)]
-pub enum SourceError {
+pub enum SeriesFileError {
     /// The file could not be read.
     #[error("cannot read {path}: {source}")]
     Io {
@@ -185,7 +185,7 @@ pub enum SourceError {
 
 #[cfg(test)]
 mod confine_tests {
-    use super::{SourceError, confine_file};
+    use super::{SeriesFileError, confine_file};
     use std::path::Path;
 
     #[test]
@@ -212,7 +212,10 @@ mod confine_tests {
             "data/escape.csv",
         ] {
             let e = confine_file(&root, Path::new(bad)).unwrap_err();
-            assert!(matches!(e, SourceError::OutsideRoot { .. }), "{bad}: {e}");
+            assert!(
+                matches!(e, SeriesFileError::OutsideRoot { .. }),
+                "{bad}: {e}"
+            );
             assert!(e.to_string().contains("outside the data directory"), "{e}");
         }
         std::fs::remove_dir_all(&root).unwrap();

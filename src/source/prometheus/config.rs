@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::duration::{deserialize_duration, deserialize_opt_duration};
-use super::error::SourceError;
+use super::error::PrometheusError;
+use crate::duration::{deserialize_duration, deserialize_opt_duration};
 
 /// Prometheus' own hard limit on points per series in a range query
 /// (`exceeded maximum resolution of 11,000 points per timeseries`).
@@ -124,7 +124,7 @@ impl fmt::Debug for HeaderSource {
 pub enum NonFinitePolicy {
     /// Drop the point and record its timestamp as missing ("no data for that interval").
     Missing,
-    /// Fail the query with [`SourceError::NonFinite`].
+    /// Fail the query with [`PrometheusError::NonFinite`].
     Error,
 }
 
@@ -282,19 +282,19 @@ impl SecretRef {
     }
 
     /// Reads the secret now. Errors name the file or variable, never the content.
-    pub fn resolve(&self, what: &str) -> Result<Secret, SourceError> {
+    pub fn resolve(&self, what: &str) -> Result<Secret, PrometheusError> {
         match (&self.file, &self.env, &self.value) {
             (None, None, Some(v)) if !v.is_empty() => Ok(Secret(v.clone())),
-            (None, None, Some(_)) => Err(SourceError::Config {
+            (None, None, Some(_)) => Err(PrometheusError::Config {
                 message: format!("{what} value is empty"),
             }),
             (Some(path), None, None) => {
-                let raw = std::fs::read_to_string(path).map_err(|e| SourceError::Config {
+                let raw = std::fs::read_to_string(path).map_err(|e| PrometheusError::Config {
                     message: format!("cannot read {what} from file {}: {e}", path.display()),
                 })?;
                 let value = raw.trim_end_matches(['\r', '\n']).to_string();
                 if value.is_empty() {
-                    return Err(SourceError::Config {
+                    return Err(PrometheusError::Config {
                         message: format!("{what} file {} is empty", path.display()),
                     });
                 }
@@ -302,14 +302,14 @@ impl SecretRef {
             }
             (None, Some(var), None) => match std::env::var(var) {
                 Ok(v) if !v.is_empty() => Ok(Secret(v)),
-                Ok(_) => Err(SourceError::Config {
+                Ok(_) => Err(PrometheusError::Config {
                     message: format!("{what} environment variable {var} is empty"),
                 }),
-                Err(_) => Err(SourceError::Config {
+                Err(_) => Err(PrometheusError::Config {
                     message: format!("{what} environment variable {var} is not set"),
                 }),
             },
-            _ => Err(SourceError::Config {
+            _ => Err(PrometheusError::Config {
                 message: format!("{what} needs exactly one of `file`, `env` or `value`"),
             }),
         }

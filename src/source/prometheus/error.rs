@@ -8,11 +8,11 @@ use thiserror::Error;
 
 use super::template::TemplateError;
 
-/// Error from the Prometheus source. [`SourceError::NoData`] is a distinct variant so the
+/// Error from the Prometheus source. [`PrometheusError::NoData`] is a distinct variant so the
 /// engine can apply the metric's no-data policy (inconclusive by default) instead of
 /// treating it as a provider error.
 #[derive(Debug, Error)]
-pub enum SourceError {
+pub enum PrometheusError {
     /// The source config is unusable (bad address, unreadable secret file, bad CA file).
     #[error("prometheus source config: {message}")]
     Config {
@@ -159,9 +159,9 @@ pub enum SourceError {
     },
 }
 
-impl SourceError {
+impl PrometheusError {
     /// True for the empty-result case, which the engine maps to its no-data policy.
     pub fn is_no_data(&self) -> bool {
-        matches!(self, SourceError::NoData { .. })
+        matches!(self, PrometheusError::NoData { .. })
     }
 }

@@ -1,6 +1,6 @@
 //! Prometheus data source: renders a metric's PromQL templates, runs them as range queries
 //! from the analysis start to an explicit "now" on a non-overlapping grid, and turns the
-//! answers into plain series (values, counts, histograms) or a [`SourceError`] that names
+//! answers into plain series (values, counts, histograms) or a [`PrometheusError`] that names
 //! the server and the cause. HTTP goes through `prometheus-http-query` on a `reqwest`
 //! client (rustls) that carries auth, TLS and the per-query deadline.
 //!
@@ -9,14 +9,11 @@
 
 mod client;
 pub mod config;
-pub mod duration;
 pub mod error;
-pub mod query;
 pub mod series;
 pub mod template;
 pub mod window;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use prometheus_http_query::response::Data;
@@ -26,11 +23,8 @@ use serde::Deserialize;
 pub use config::{
     BasicAuthConfig, HeaderSource, NonFinitePolicy, PrometheusConfig, Secret, SecretRef,
 };
-pub use error::SourceError;
-pub use query::{ArmQuery, MetricQueries, MetricSeries, Series};
-pub use series::{
-    ArmGaps, CountPoint, CountSeries, HistogramSeries, Labels, RawSeries, ValueSeries,
-};
+pub use error::PrometheusError;
+pub use series::{CountPoint, CountRange, HistogramRange, Labels, RawSeries, ValueRange};
 pub use window::QueryWindow;
 
 use series::QueryContext;
@@ -74,8 +68,8 @@ struct Envelope {
     error: Option<String>,
 }
 
-fn config_error(message: impl Into<String>) -> SourceError {
-    SourceError::Config {
+fn config_error(message: impl Into<String>) -> PrometheusError {
+    PrometheusError::Config {
         message: message.into(),
     }
 }
@@ -102,7 +96,7 @@ impl PrometheusSource {
     /// Validates the config, reads the secrets and builds the HTTP client. Fails on a bad
     /// address (or one with user:password in it), unreadable secret or CA files, invalid
     /// header names/values, or `max_points` above Prometheus' 11,000.
-    pub fn new(cfg: &PrometheusConfig) -> Result<Self, SourceError> {
+    pub fn new(cfg: &PrometheusConfig) -> Result<Self, PrometheusError> {
         let url = url::Url::parse(&cfg.address)
             .map_err(|e| config_error(format!("address {:?} is not a URL: {e}", cfg.address)))?;
         if !matches!(url.scheme(), "http" | "https") {
@@ -226,7 +220,7 @@ impl PrometheusSource {
 
     /// Readiness probe: evaluates the instant query `1` and expects a scalar. Works with any
     /// Prometheus-compatible API (Thanos, Mimir, VictoriaMetrics), unlike `/-/ready`.
-    pub async fn ping(&self) -> Result<(), SourceError> {
+    pub async fn ping(&self) -> Result<(), PrometheusError> {
         let ms = self.timeout_ms();
         let data = self
             .exchange(
@@ -236,7 +230,7 @@ impl PrometheusSource {
             .await?;
         let kind = result_type(&data);
         if kind != "scalar" {
-            return Err(SourceError::UnexpectedResultType {
+            return Err(PrometheusError::UnexpectedResultType {
                 address: self.address.clone(),
                 query: "1".to_string(),
                 got: kind,
@@ -255,9 +249,9 @@ impl PrometheusSource {
         start: i64,
         end: i64,
         step: Option<Duration>,
-    ) -> Result<QueryWindow, SourceError> {
+    ) -> Result<QueryWindow, PrometheusError> {
         let step = window::choose_step(step.or(self.step), queries, self.default_step);
-        let invalid = |message: String| SourceError::InvalidWindow {
+        let invalid = |message: String| PrometheusError::InvalidWindow {
             address: self.address.clone(),
             message,
         };
@@ -269,7 +263,7 @@ impl PrometheusSource {
         }
         let w = QueryWindow { start, end, step };
         if w.intervals() > self.max_points {
-            return Err(SourceError::TooManyPoints {
+            return Err(PrometheusError::TooManyPoints {
                 address: self.address.clone(),
                 intervals: w.intervals(),
                 max: self.max_points,
@@ -283,7 +277,11 @@ impl PrometheusSource {
 
     /// Range query returning the raw series of a matrix result. Used by the typed calls;
     /// public for diagnostics (`canary-judge query`).
-    pub async fn range(&self, query: &str, w: QueryWindow) -> Result<Vec<RawSeries>, SourceError> {
+    pub async fn range(
+        &self,
+        query: &str,
+        w: QueryWindow,
+    ) -> Result<Vec<RawSeries>, PrometheusError> {
         let ms = self.timeout_ms();
         let step = w.step_secs();
         let data = self
@@ -304,7 +302,7 @@ impl PrometheusSource {
             .await?;
         let kind = result_type(&data);
         if kind != "matrix" {
-            return Err(SourceError::UnexpectedResultType {
+            return Err(PrometheusError::UnexpectedResultType {
                 address: self.address.clone(),
                 query: query.to_string(),
                 got: kind,
@@ -312,14 +310,14 @@ impl PrometheusSource {
             });
         }
         // Deserialised from the borrowed tree: no copy of the (possibly large) result.
-        let parsed = Data::deserialize(&data).map_err(|e| SourceError::Garbage {
+        let parsed = Data::deserialize(&data).map_err(|e| PrometheusError::Garbage {
             address: self.address.clone(),
             status: 200,
             cause: format!("matrix result does not parse: {e}"),
             snippet: snippet(data.to_string().as_bytes()),
         })?;
         let Data::Matrix(matrix) = parsed else {
-            return Err(SourceError::UnexpectedResultType {
+            return Err(PrometheusError::UnexpectedResultType {
                 address: self.address.clone(),
                 query: query.to_string(),
                 got: "non-matrix".to_string(),
@@ -345,7 +343,7 @@ impl PrometheusSource {
         start: i64,
         end: i64,
         step: Option<Duration>,
-    ) -> Result<ValueSeries, SourceError> {
+    ) -> Result<ValueRange, PrometheusError> {
         let w = self.window(&[query], start, end, step)?;
         let raw = self.range(query, w).await?;
         series::to_values(&self.context(query, w), &raw)
@@ -359,7 +357,7 @@ impl PrometheusSource {
         start: i64,
         end: i64,
         step: Option<Duration>,
-    ) -> Result<CountSeries, SourceError> {
+    ) -> Result<CountRange, PrometheusError> {
         let w = self.window(&[events_query, traffic_query], start, end, step)?;
         self.counts_on(events_query, traffic_query, w).await
     }
@@ -369,7 +367,7 @@ impl PrometheusSource {
         events_query: &str,
         traffic_query: &str,
         w: QueryWindow,
-    ) -> Result<CountSeries, SourceError> {
+    ) -> Result<CountRange, PrometheusError> {
         let (events, traffic) =
             tokio::join!(self.range(events_query, w), self.range(traffic_query, w));
         let (events, traffic) = (events?, traffic?);
@@ -388,74 +386,10 @@ impl PrometheusSource {
         start: i64,
         end: i64,
         step: Option<Duration>,
-    ) -> Result<HistogramSeries, SourceError> {
+    ) -> Result<HistogramRange, PrometheusError> {
         let w = self.window(&[bucket_query], start, end, step)?;
         let raw = self.range(bucket_query, w).await?;
         series::to_histogram(&self.context(bucket_query, w), &raw)
-    }
-
-    /// Renders and fetches both arms of a metric on one shared grid (step derived from all
-    /// its queries, so the arms line up), and reports timestamps present in only one arm.
-    pub async fn fetch_metric(
-        &self,
-        metric: &MetricQueries,
-        start: i64,
-        end: i64,
-    ) -> Result<MetricSeries, SourceError> {
-        let canary = render_arm(&metric.canary, &metric.vars)?;
-        let baseline = match &metric.baseline {
-            Some(b) => {
-                if b.kind() != metric.canary.kind() {
-                    return Err(config_error(format!(
-                        "canary query is {} but baseline query is {}; both arms need the same shape",
-                        metric.canary.kind(),
-                        b.kind()
-                    )));
-                }
-                Some(render_arm(b, &metric.vars)?)
-            }
-            None => None,
-        };
-        let mut all: Vec<&str> = canary.templates();
-        if let Some(b) = &baseline {
-            all.extend(b.templates());
-        }
-        let w = self.window(&all, start, end, metric.step)?;
-        let c = self.fetch_arm(&canary, w);
-        let b = async {
-            match &baseline {
-                Some(b) => self.fetch_arm(b, w).await.map(Some),
-                None => Ok(None),
-            }
-        };
-        let (c, b) = tokio::join!(c, b);
-        let (canary, baseline) = (c?, b?);
-        let gaps = match &baseline {
-            Some(b) => ArmGaps::between(&canary.timestamps(), &b.timestamps()),
-            None => ArmGaps::default(),
-        };
-        Ok(MetricSeries {
-            canary,
-            baseline,
-            gaps,
-            step: w.step,
-        })
-    }
-
-    async fn fetch_arm(&self, arm: &ArmQuery, w: QueryWindow) -> Result<Series, SourceError> {
-        Ok(match arm {
-            ArmQuery::Values(q) => {
-                let raw = self.range(q, w).await?;
-                Series::Values(series::to_values(&self.context(q, w), &raw)?)
-            }
-            ArmQuery::Counts { events, traffic } => {
-                Series::Counts(self.counts_on(events, traffic, w).await?)
-            }
-            ArmQuery::Histogram(q) => {
-                let raw = self.range(q, w).await?;
-                Series::Histogram(series::to_histogram(&self.context(q, w), &raw)?)
-            }
-        })
     }
 
     fn context<'a>(&'a self, query: &'a str, w: QueryWindow) -> QueryContext<'a> {
@@ -478,7 +412,7 @@ impl PrometheusSource {
         &self,
         post: P,
         get: G,
-    ) -> Result<serde_json::Value, SourceError>
+    ) -> Result<serde_json::Value, PrometheusError>
     where
         P: FnOnce() -> PF,
         PF: Future<Output = Result<reqwest::Response, prometheus_http_query::Error>>,
@@ -496,29 +430,29 @@ impl PrometheusSource {
         };
         match tokio::time::timeout(self.timeout, call).await {
             Ok(r) => r,
-            Err(_) => Err(SourceError::Timeout {
+            Err(_) => Err(PrometheusError::Timeout {
                 address: self.address.clone(),
                 timeout: self.timeout,
             }),
         }
     }
 
-    fn decode(&self, status: u16, body: &[u8]) -> Result<serde_json::Value, SourceError> {
-        let env: Envelope = serde_json::from_slice(body).map_err(|e| SourceError::Garbage {
+    fn decode(&self, status: u16, body: &[u8]) -> Result<serde_json::Value, PrometheusError> {
+        let env: Envelope = serde_json::from_slice(body).map_err(|e| PrometheusError::Garbage {
             address: self.address.clone(),
             status,
             cause: e.to_string(),
             snippet: snippet(body),
         })?;
         if env.status != "success" || !(200..300).contains(&status) {
-            return Err(SourceError::Api {
+            return Err(PrometheusError::Api {
                 address: self.address.clone(),
                 status,
                 error_type: env.error_type.unwrap_or_else(|| "unknown".to_string()),
                 error: env.error.unwrap_or_else(|| snippet(body)),
             });
         }
-        env.data.ok_or_else(|| SourceError::Garbage {
+        env.data.ok_or_else(|| PrometheusError::Garbage {
             address: self.address.clone(),
             status,
             cause: "success response without `data`".to_string(),
@@ -526,25 +460,25 @@ impl PrometheusSource {
         })
     }
 
-    fn send_error(&self, e: prometheus_http_query::Error) -> SourceError {
+    fn send_error(&self, e: prometheus_http_query::Error) -> PrometheusError {
         match &e {
             prometheus_http_query::Error::Client(c) => match c.inner() {
                 Some(re) => self.reqwest_error(re),
-                None => SourceError::Unreachable {
+                None => PrometheusError::Unreachable {
                     address: self.address.clone(),
                     cause: e.to_string(),
                 },
             },
-            _ => SourceError::Unreachable {
+            _ => PrometheusError::Unreachable {
                 address: self.address.clone(),
                 cause: e.to_string(),
             },
         }
     }
 
-    fn reqwest_error(&self, e: &reqwest::Error) -> SourceError {
+    fn reqwest_error(&self, e: &reqwest::Error) -> PrometheusError {
         if e.is_timeout() {
-            return SourceError::Timeout {
+            return PrometheusError::Timeout {
                 address: self.address.clone(),
                 timeout: self.timeout,
             };
@@ -564,7 +498,7 @@ impl PrometheusSource {
         } else {
             causes.join(": ")
         };
-        SourceError::Unreachable {
+        PrometheusError::Unreachable {
             address: self.address.clone(),
             cause,
         }
@@ -579,18 +513,7 @@ fn result_type(data: &serde_json::Value) -> String {
         .to_string()
 }
 
-fn render_arm(arm: &ArmQuery, vars: &BTreeMap<String, String>) -> Result<ArmQuery, SourceError> {
-    Ok(match arm {
-        ArmQuery::Values(q) => ArmQuery::Values(template::render(q, vars)?),
-        ArmQuery::Histogram(q) => ArmQuery::Histogram(template::render(q, vars)?),
-        ArmQuery::Counts { events, traffic } => ArmQuery::Counts {
-            events: template::render(events, vars)?,
-            traffic: template::render(traffic, vars)?,
-        },
-    })
-}
-
-fn sensitive(value: &str, what: &str) -> Result<HeaderValue, SourceError> {
+fn sensitive(value: &str, what: &str) -> Result<HeaderValue, PrometheusError> {
     let mut v = HeaderValue::from_str(value).map_err(|_| {
         config_error(format!(
             "{what} contains characters not allowed in a header"
@@ -664,7 +587,7 @@ mod tests {
         let e = s.window(&["increase(x[1m])"], 0, 6060, None).unwrap_err();
         assert!(matches!(
             e,
-            SourceError::TooManyPoints { intervals: 101, .. }
+            PrometheusError::TooManyPoints { intervals: 101, .. }
         ));
         assert!(s.window(&["x"], 10, 5, None).is_err());
         let debug = format!("{s:?}");

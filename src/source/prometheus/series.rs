@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::config::NonFinitePolicy;
-use super::error::SourceError;
+use super::error::PrometheusError;
 use super::window::QueryWindow;
 
 /// Label set of a series.
@@ -23,7 +23,7 @@ pub struct RawSeries {
 
 /// A values series: one scalar per evaluation step (e.g. a latency or an error ratio).
 #[derive(Debug, Clone, PartialEq)]
-pub struct ValueSeries {
+pub struct ValueRange {
     /// Labels of the single series.
     pub labels: Labels,
     /// Usable `(timestamp, value)` points, finite, in time order.
@@ -47,7 +47,7 @@ pub struct CountPoint {
 
 /// A counts series: events and traffic aligned by timestamp.
 #[derive(Debug, Clone, PartialEq)]
-pub struct CountSeries {
+pub struct CountRange {
     /// Points where both events and traffic are usable.
     pub points: Vec<CountPoint>,
     /// Grid timestamps without a usable pair (either side absent or dropped).
@@ -62,7 +62,7 @@ pub struct CountSeries {
 
 /// A histogram series: cumulative bucket counts per timestamp, buckets sorted by `le`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct HistogramSeries {
+pub struct HistogramRange {
     /// Upper bounds, ascending, last is `f64::INFINITY` (`le="+Inf"`).
     pub bounds: Vec<f64>,
     /// `(timestamp, cumulative counts)` with one count per bound; points where any bucket
@@ -74,55 +74,10 @@ pub struct HistogramSeries {
     pub window: QueryWindow,
 }
 
-/// What a timestamp-by-timestamp comparison of two arms found.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ArmGaps {
-    /// Timestamps with a canary point but no baseline point.
-    pub only_canary: Vec<f64>,
-    /// Timestamps with a baseline point but no canary point.
-    pub only_baseline: Vec<f64>,
-}
-
-impl ArmGaps {
-    /// Compares the point timestamps of the two arms (a series that stops midway shows
-    /// up here as a run of timestamps present only in the other arm).
-    pub fn between(canary: &[f64], baseline: &[f64]) -> ArmGaps {
-        let c: BTreeSet<i64> = canary.iter().map(|t| ts_key(*t)).collect();
-        let b: BTreeSet<i64> = baseline.iter().map(|t| ts_key(*t)).collect();
-        ArmGaps {
-            only_canary: c.difference(&b).map(|k| *k as f64 / 1000.0).collect(),
-            only_baseline: b.difference(&c).map(|k| *k as f64 / 1000.0).collect(),
-        }
-    }
-
-    /// True when both arms have points at the same timestamps.
-    pub fn is_empty(&self) -> bool {
-        self.only_canary.is_empty() && self.only_baseline.is_empty()
-    }
-}
-
-impl ValueSeries {
-    /// Point timestamps, for [`ArmGaps::between`].
-    pub fn timestamps(&self) -> Vec<f64> {
-        self.points.iter().map(|p| p.0).collect()
-    }
+impl ValueRange {
     /// Just the values, in time order.
     pub fn values(&self) -> Vec<f64> {
         self.points.iter().map(|p| p.1).collect()
-    }
-}
-
-impl CountSeries {
-    /// Point timestamps, for [`ArmGaps::between`].
-    pub fn timestamps(&self) -> Vec<f64> {
-        self.points.iter().map(|p| p.timestamp).collect()
-    }
-}
-
-impl HistogramSeries {
-    /// Point timestamps, for [`ArmGaps::between`].
-    pub fn timestamps(&self) -> Vec<f64> {
-        self.points.iter().map(|p| p.0).collect()
     }
 }
 
@@ -165,8 +120,8 @@ fn format_label_sets(series: &[RawSeries]) -> String {
 }
 
 impl QueryContext<'_> {
-    fn no_data(&self) -> SourceError {
-        SourceError::NoData {
+    fn no_data(&self) -> PrometheusError {
+        PrometheusError::NoData {
             address: self.address.to_string(),
             query: self.query.to_string(),
             start: self.window.start,
@@ -174,8 +129,8 @@ impl QueryContext<'_> {
         }
     }
 
-    fn multiple(&self, series: &[RawSeries], expected: &'static str) -> SourceError {
-        SourceError::MultipleSeries {
+    fn multiple(&self, series: &[RawSeries], expected: &'static str) -> PrometheusError {
+        PrometheusError::MultipleSeries {
             address: self.address.to_string(),
             query: self.query.to_string(),
             count: series.len(),
@@ -184,8 +139,8 @@ impl QueryContext<'_> {
         }
     }
 
-    fn histogram_error(&self, message: String) -> SourceError {
-        SourceError::Histogram {
+    fn histogram_error(&self, message: String) -> PrometheusError {
+        PrometheusError::Histogram {
             address: self.address.to_string(),
             query: self.query.to_string(),
             message,
@@ -193,14 +148,14 @@ impl QueryContext<'_> {
     }
 
     /// Applies the NaN/Inf policy: `Ok(Some(v))` usable, `Ok(None)` treat as missing.
-    fn admit(&self, series: &RawSeries, ts: f64, v: f64) -> Result<Option<f64>, SourceError> {
+    fn admit(&self, series: &RawSeries, ts: f64, v: f64) -> Result<Option<f64>, PrometheusError> {
         if v.is_finite() {
             return Ok(Some(v));
         }
         let policy = if v.is_nan() { self.nan } else { self.inf };
         match policy {
             NonFinitePolicy::Missing => Ok(None),
-            NonFinitePolicy::Error => Err(SourceError::NonFinite {
+            NonFinitePolicy::Error => Err(PrometheusError::NonFinite {
                 address: self.address.to_string(),
                 query: self.query.to_string(),
                 timestamp: ts,
@@ -211,7 +166,7 @@ impl QueryContext<'_> {
     }
 
     /// Usable points of one series keyed by timestamp.
-    fn admitted(&self, series: &RawSeries) -> Result<BTreeMap<i64, (f64, f64)>, SourceError> {
+    fn admitted(&self, series: &RawSeries) -> Result<BTreeMap<i64, (f64, f64)>, PrometheusError> {
         let mut out = BTreeMap::new();
         for &(ts, v) in &series.samples {
             if let Some(v) = self.admit(series, ts, v)? {
@@ -234,7 +189,7 @@ impl QueryContext<'_> {
         &self,
         series: &'s [RawSeries],
         expected: &'static str,
-    ) -> Result<Option<&'s RawSeries>, SourceError> {
+    ) -> Result<Option<&'s RawSeries>, PrometheusError> {
         match series {
             [] => Ok(None),
             [one] => Ok(Some(one)),
@@ -243,8 +198,11 @@ impl QueryContext<'_> {
     }
 }
 
-/// Matrix → [`ValueSeries`]: exactly one series; empty (or all points dropped) is `NoData`.
-pub fn to_values(ctx: &QueryContext<'_>, series: &[RawSeries]) -> Result<ValueSeries, SourceError> {
+/// Matrix → [`ValueRange`]: exactly one series; empty (or all points dropped) is `NoData`.
+pub fn to_values(
+    ctx: &QueryContext<'_>,
+    series: &[RawSeries],
+) -> Result<ValueRange, PrometheusError> {
     let one = ctx
         .single(series, "exactly one series")?
         .ok_or_else(|| ctx.no_data())?;
@@ -253,7 +211,7 @@ pub fn to_values(ctx: &QueryContext<'_>, series: &[RawSeries]) -> Result<ValueSe
         return Err(ctx.no_data());
     }
     let present: BTreeSet<i64> = admitted.keys().copied().collect();
-    Ok(ValueSeries {
+    Ok(ValueRange {
         labels: one.labels.clone(),
         points: admitted.into_values().collect(),
         missing: ctx.missing_from(&present),
@@ -261,14 +219,14 @@ pub fn to_values(ctx: &QueryContext<'_>, series: &[RawSeries]) -> Result<ValueSe
     })
 }
 
-/// Events and traffic matrices → [`CountSeries`]. Traffic must be one series (none is
+/// Events and traffic matrices → [`CountRange`]. Traffic must be one series (none is
 /// `NoData`); events must be at most one series, and none means zero events everywhere.
 pub fn to_counts(
     events_ctx: &QueryContext<'_>,
     events: &[RawSeries],
     traffic_ctx: &QueryContext<'_>,
     traffic: &[RawSeries],
-) -> Result<CountSeries, SourceError> {
+) -> Result<CountRange, PrometheusError> {
     let traffic_one = traffic_ctx
         .single(traffic, "exactly one series")?
         .ok_or_else(|| traffic_ctx.no_data())?;
@@ -297,7 +255,7 @@ pub fn to_counts(
             });
         }
     }
-    Ok(CountSeries {
+    Ok(CountRange {
         points,
         missing: traffic_ctx.missing_from(&present),
         events_absent: events_one.is_none(),
@@ -312,13 +270,13 @@ fn parse_le(text: &str) -> Option<f64> {
     }
 }
 
-/// Bucket matrix → [`HistogramSeries`]: one series per distinct `le`, a `+Inf` bucket
+/// Bucket matrix → [`HistogramRange`]: one series per distinct `le`, a `+Inf` bucket
 /// required; empty is `NoData`. Counts are kept as returned (with `increase()` they can be
 /// fractional and, through extrapolation, very slightly non-monotone across `le`).
 pub fn to_histogram(
     ctx: &QueryContext<'_>,
     series: &[RawSeries],
-) -> Result<HistogramSeries, SourceError> {
+) -> Result<HistogramRange, PrometheusError> {
     if series.is_empty() {
         return Err(ctx.no_data());
     }
@@ -363,7 +321,7 @@ pub fn to_histogram(
     if points.is_empty() {
         return Err(ctx.no_data());
     }
-    Ok(HistogramSeries {
+    Ok(HistogramRange {
         bounds: by_le.iter().map(|b| b.0).collect(),
         points,
         missing: ctx.missing_from(&present),
@@ -443,16 +401,11 @@ mod tests {
         let e = to_histogram(&c, &[b("0.5", 1.0)]).unwrap_err().to_string();
         assert!(e.contains("+Inf"), "{e}");
         let e = to_histogram(&c, &[b("+Inf", 1.0), b("+Inf", 2.0)]).unwrap_err();
-        assert!(matches!(e, SourceError::MultipleSeries { count: 2, .. }));
+        assert!(matches!(
+            e,
+            PrometheusError::MultipleSeries { count: 2, .. }
+        ));
         let e = to_histogram(&c, &[raw(&[], &[])]).unwrap_err().to_string();
         assert!(e.contains("no `le`"), "{e}");
-    }
-
-    #[test]
-    fn arm_gaps() {
-        let g = ArmGaps::between(&[0.0, 60.0, 120.0], &[0.0, 60.0]);
-        assert_eq!(g.only_canary, vec![120.0]);
-        assert!(g.only_baseline.is_empty());
-        assert!(ArmGaps::between(&[1.0], &[1.0]).is_empty());
     }
 }

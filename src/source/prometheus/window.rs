@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use super::duration::parse_duration;
+use crate::duration::parse_positive_duration;
 
 /// Widest range-selector window in a PromQL expression (`[5m]`, or the range of a subquery
 /// `[30m:1m]`), ignoring brackets inside string literals. `None` if the query has none.
@@ -37,7 +37,7 @@ pub fn widest_range_window(query: &str) -> Option<Duration> {
                 if let Some(close) = rest.find(']') {
                     let inner = &rest[..close];
                     let range = inner.split(':').next().unwrap_or("").trim();
-                    if let Some(d) = parse_duration(range) {
+                    if let Ok(d) = parse_positive_duration(range) {
                         widest = Some(widest.map_or(d, |w| w.max(d)));
                     }
                 }
