@@ -348,8 +348,10 @@ impl P<'_> {
 
 /// A parsed line: (value, end offset) per value, then the status word.
 fn parse_line(line: &str) -> Result<(Vec<(D, u64)>, String), String> {
+    // An error message (after a tab) may itself contain ';'.
+    let line = line.split('\t').next().unwrap_or_default();
     let (values, status) = line.rsplit_once(';').ok_or("no status")?;
-    let status = status.split('\t').next().unwrap_or_default().to_string();
+    let status = status.to_string();
     let mut out = Vec::new();
     for item in values.split(' ').filter(|s| !s.is_empty()) {
         let (v, end) = item.rsplit_once('@').ok_or("no end offset")?;

@@ -360,6 +360,10 @@ impl<'a> Parse<'a> {
         let mut out = Vec::new();
         let mut next: u64 = 0; // number of the field after the last one read
         loop {
+            // Go's decodeStruct ends a struct at a zero delta or where its message ends.
+            if self.msg.is_empty() {
+                break;
+            }
             let delta = self.uint("struct field delta")?;
             if delta == 0 {
                 break;
@@ -735,6 +739,16 @@ mod tests {
             dec.decode_next(&framed(&[0xff, 0x80, 0x00])),
             Err(DecodeError::BadWireType { id: 64, .. })
         ));
+    }
+
+    // Found by the differential check against Go: a struct value whose message ends before
+    // its zero terminator is complete for Go (decodeStruct loops while bytes remain).
+    #[test]
+    fn a_struct_ends_where_its_message_ends() {
+        let mut s = node_def();
+        s.extend(framed(&[0xff, 0x80]));
+        let (v, used) = Decoder::new().decode_next(&s).unwrap().unwrap();
+        assert_eq!((v, used), (Value::Struct(vec![]), s.len()));
     }
 
     #[test]

@@ -225,6 +225,18 @@ func scanDefs(b []byte, types map[int32]*wireType, stopAtValue bool) int64 {
 	return -1
 }
 
+// framesComplete reports whether b is a whole number of complete messages.
+func framesComplete(b []byte) bool {
+	for len(b) > 0 {
+		n, w, ok := readUint(b)
+		if !ok || uint64(len(b)-w) < n {
+			return false
+		}
+		b = b[w+int(n):]
+	}
+	return true
+}
+
 // builder turns wire type ids into Go types.
 type builder struct {
 	types map[int32]*wireType
@@ -546,6 +558,13 @@ func decodeStream(data []byte) (line string) {
 		}
 		// Definitions that arrived inside the value (interfaces) are learnt as gob did.
 		scanDefs(data[start:r.pos], types, false)
+		// gob reports a read past the end of a *message* as io.EOF or io.ErrUnexpectedEOF
+		// too; only a stream that ends between values (EOF with nothing read) or inside a
+		// message's framing is an end, anything else is a decode error.
+		if (err == io.EOF && r.pos > start) || (errors.Is(err, io.ErrUnexpectedEOF) && framesComplete(data[start:])) {
+			out.WriteString(";err\tread past the end of a message: " + err.Error())
+			return out.String()
+		}
 		switch {
 		case err == io.EOF:
 			out.WriteString(";eof")
