@@ -7,6 +7,7 @@ mod guard_support;
 mod analysis;
 mod argo_plugin;
 mod cli;
+mod gob_differential;
 mod gob_golden;
 mod goplugin_transport;
 mod guard_admin;

@@ -51,6 +51,15 @@ pub enum DecodeError {
         /// What was wrong with it.
         reason: String,
     },
+    /// A struct type (reachable from the value's type) with a field that has no name: Go
+    /// refuses to compile a decoder for it.
+    #[error("gob: empty name for remote field of type {name:?} (id {id})")]
+    EmptyFieldName {
+        /// The struct's type id.
+        id: i64,
+        /// The struct's wire name.
+        name: String,
+    },
     /// A struct field delta pointing past the struct's last field.
     #[error(
         "gob: bad data: field number {field} out of range for struct {name:?} with {count} fields"

@@ -47,6 +47,13 @@ pub enum WireType {
         /// Element type id.
         elem: i64,
     },
+    /// A definition that decoded as a `wireType` but describes no usable type (no kind or
+    /// several, a negative array length). Go stores such a definition and fails only a value
+    /// whose type graph reaches it; so do we.
+    Invalid {
+        /// Why it cannot be used.
+        reason: String,
+    },
     /// A `GobEncoder`, `BinaryMarshaler` or `TextMarshaler` value: opaque bytes.
     Marshaled {
         /// Informational Go name.
@@ -150,16 +157,16 @@ fn common_name(def: i64, inner: &Value) -> Result<String, DecodeError> {
 }
 
 /// Turn a decoded `wireType` struct value into a [`WireType`]. Exactly one of its seven
-/// fields must be present.
+/// fields must be present for the type to be usable; otherwise the definition is kept as
+/// [`WireType::Invalid`] (Go accepts it and fails the first value that needs it).
 pub fn wire_type_from_value(def: i64, v: &Value) -> Result<WireType, DecodeError> {
     let Value::Struct(fields) = v else {
         return Err(bad(def, "wireType is not a struct"));
     };
     let [(kind, inner)] = fields.as_slice() else {
-        return Err(bad(
-            def,
-            format!("expected exactly one kind, got {}", fields.len()),
-        ));
+        return Ok(WireType::Invalid {
+            reason: format!("expected exactly one kind, got {}", fields.len()),
+        });
     };
     let name = common_name(def, inner)?;
     match kind.as_str() {
@@ -168,7 +175,12 @@ pub fn wire_type_from_value(def: i64, v: &Value) -> Result<WireType, DecodeError
             let len = match inner.field("Len") {
                 None => 0,
                 Some(Value::Int(n)) if *n >= 0 => *n,
-                Some(_) => return Err(bad(def, "array Len is not a non-negative int")),
+                Some(Value::Int(n)) => {
+                    return Ok(WireType::Invalid {
+                        reason: format!("negative array length {n}"),
+                    });
+                }
+                Some(_) => return Err(bad(def, "array Len is not an int")),
             };
             Ok(WireType::Array { name, elem, len })
         }

@@ -1,0 +1,3 @@
+module canaryjudge.test/gob-differential
+
+go 1.22
