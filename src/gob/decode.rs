@@ -293,8 +293,7 @@ impl<'a> Parse<'a> {
         let mut stack = vec![root];
         let mut seen = HashSet::new();
         while let Some(id) = stack.pop() {
-            if self.checked.contains(&id) || self.newly_checked.contains(&id) || !seen.insert(id)
-            {
+            if self.checked.contains(&id) || self.newly_checked.contains(&id) || !seen.insert(id) {
                 continue;
             }
             match self.lookup(id)?.as_ref() {
@@ -425,6 +424,12 @@ impl<'a> Parse<'a> {
             }
             WireType::Slice { elem, .. } => {
                 let n = self.uint("slice length")?;
+                // More elements than bytes left is refused up front, as Go's decodeSlice
+                // does: a struct element may end where its message ends and take no byte, so
+                // a hostile count must not be walked.
+                if usize::try_from(n).map_or(true, |n| n > self.msg.len()) {
+                    return Err(DecodeError::Truncated("slice (more elements than bytes)").into());
+                }
                 Value::Slice(self.elements(n, *elem, depth)?)
             }
             WireType::Array { elem, len, .. } => {
@@ -473,8 +478,6 @@ impl<'a> Parse<'a> {
     }
 
     fn elements(&mut self, n: u64, elem: i64, depth: usize) -> R<Vec<Value>> {
-        // Every element takes at least one byte, so a hostile count fails on the data
-        // instead of allocating; reserve only what the current message could hold.
         let cap = usize::try_from(n).unwrap_or(usize::MAX).min(self.msg.len());
         let mut out = Vec::with_capacity(if self.keep { cap } else { 0 });
         for _ in 0..n {
@@ -684,7 +687,9 @@ mod tests {
 
     /// `type S struct{ <name> <id> }` as id 64 (field type id given as its gob int bytes).
     fn one_field_struct_def(name: &[u8], id: &[u8]) -> Vec<u8> {
-        let mut b = vec![0x7f, 0x03, 0x01, 0x01, 0x01, b'S', 0x01, 0xff, 0x80, 0x00, 0x01, 0x01];
+        let mut b = vec![
+            0x7f, 0x03, 0x01, 0x01, 0x01, b'S', 0x01, 0xff, 0x80, 0x00, 0x01, 0x01,
+        ];
         if name.is_empty() {
             b.push(0x02); // Name omitted (zero): next field is Id
         } else {
