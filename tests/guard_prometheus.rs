@@ -42,6 +42,17 @@ metrics:
     canary: {query: 'max(app_latency_ms)'}
 "#;
 
+/// A guard config judging from the Prometheus on `prom_port` (`judge` lines are added to the
+/// `judge:` block, e.g. the duration).
+fn guard_config(app_port: u16, prom_port: u16, judge: &str, timeout: &str) -> String {
+    format!(
+        "root: root\napp:\n  url: http://127.0.0.1:{app_port}\n  startup_grace: 2s\n\
+reload: {{pid_file: app.pid}}\n\
+judge:\n  analysis: analysis.yaml\n  source: prometheus\n  {judge}\n  interval: 500ms\n\
+prometheus:\n  address: http://127.0.0.1:{prom_port}\n  step: 1s\n  timeout: {timeout}\n"
+    )
+}
+
 #[test]
 fn prometheus_source_judges_and_rolls_back() {
     let prom_bin = prometheus_binary();
@@ -104,16 +115,7 @@ scrape_configs:\n  - job_name: app\n    static_configs: [{{targets: ['127.0.0.1:
 
     std::fs::write(env.dir.join("analysis.yaml"), TEMPLATE).unwrap();
     let cfg = env.dir.join("guard.yaml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "root: root\napp:\n  url: http://127.0.0.1:{port}\n  startup_grace: 2s\n\
-reload: {{pid_file: app.pid}}\n\
-judge:\n  analysis: analysis.yaml\n  source: prometheus\n  duration: 8s\n  interval: 500ms\n\
-prometheus:\n  address: http://127.0.0.1:{prom_port}\n  step: 1s\n  timeout: 5s\n"
-        ),
-    )
-    .unwrap();
+    std::fs::write(&cfg, guard_config(port, prom_port, "duration: 8s", "5s")).unwrap();
     env.start_guard(&cfg);
     let s = env.wait_state("v1 judged", 60, |s| s["verdicts"]["v1"].is_object());
     assert_eq!(
@@ -157,11 +159,11 @@ fn unreachable_prometheus_is_a_judgement_error_not_missing_data() {
     let cfg = env.dir.join("guard.yaml");
     std::fs::write(
         &cfg,
-        format!(
-            "root: root\napp:\n  url: http://127.0.0.1:{port}\n  startup_grace: 2s\n\
-reload: {{pid_file: app.pid}}\n\
-judge:\n  analysis: analysis.yaml\n  source: prometheus\n  duration: 1s\n  interval: 500ms\n  on_inconclusive: keep_unmarked\n\
-prometheus:\n  address: http://127.0.0.1:{dead}\n  step: 1s\n  timeout: 2s\n"
+        guard_config(
+            port,
+            dead,
+            "duration: 1s\n  on_inconclusive: keep_unmarked",
+            "2s",
         ),
     )
     .unwrap();
