@@ -246,7 +246,8 @@ fn go_plugin_v1_4_host_with_2018_yamux() {
 /// and keeps serving after recoverable faults. `FAULT_ROUNDS` (default 2) and `FAULT_SEED`
 /// pass through for longer runs.
 #[test]
-#[ignore = "written and built but never run yet (issue 17); run with --ignored"]
+#[ignore = "19 of 20 checks per round pass; in the half-close scenarios the plugin sometimes \
+            takes longer than go-plugin's 2 s Kill grace to exit (issue 17); run with --ignored"]
 fn go_plugin_host_through_fault_injecting_proxy() {
     if !have_go() {
         eprintln!("skipped: no go toolchain");

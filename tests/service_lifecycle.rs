@@ -678,13 +678,24 @@ fn recorder() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
     std::thread::spawn(move || {
         for stream in l.incoming().take(1000) {
             let Ok(mut s) = stream else { continue };
-            h.fetch_add(1, Ordering::SeqCst);
+            let h = std::sync::Arc::clone(&h);
             std::thread::spawn(move || {
                 let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
                 let mut buf = [0u8; 16384];
                 while let Ok(n) = s.read(&mut buf) {
                     if n == 0 {
                         break;
+                    }
+                    // Every query counts (in a GET's request line or a POST's form body)
+                    // except the service's own readiness probe (`query=1` every 5 s on the
+                    // default source), which no client causes: counting connections made a
+                    // probe that reconnected during a check look like a leak.
+                    let req = String::from_utf8_lossy(&buf[..n]);
+                    let mut queries = req
+                        .split(['?', '&', '\n', ' '])
+                        .filter_map(|kv| kv.trim().strip_prefix("query="));
+                    if queries.any(|q| q != "1") {
+                        h.fetch_add(1, Ordering::SeqCst);
                     }
                     let body = r#"{"status":"success","data":{"resultType":"matrix","result":[]}}"#;
                     let _ = write!(

@@ -84,15 +84,23 @@ enum Judged {
     NoData(String),
 }
 
-/// Clean one scalar series by the NaN strategy.
-fn clean(values: &[f64], nan: NanStrategy) -> Vec<f64> {
-    match nan {
+/// Clean one scalar series by the NaN strategy (non-finite values: NaN and infinities).
+fn clean(values: &[f64], nan: NanStrategy) -> Result<Vec<f64>, String> {
+    Ok(match nan {
+        NanStrategy::Reject => {
+            if let Some((i, v)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+                return Err(format!(
+                    "value {v} at index {i} is not a finite number (nan_strategy: reject)"
+                ));
+            }
+            values.to_vec()
+        }
         NanStrategy::Remove => values.iter().copied().filter(|v| v.is_finite()).collect(),
         NanStrategy::Replace(r) => values
             .iter()
             .map(|v| if v.is_finite() { *v } else { r })
             .collect(),
-    }
+    })
 }
 
 /// Clean a count series interval by interval, so events and traffic stay aligned.
@@ -105,8 +113,17 @@ fn clean_counts(c: &CountSeries, nan: NanStrategy) -> Result<CountSeries, String
         ));
     }
     let mut out = CountSeries::default();
-    for (e, t) in c.events.iter().zip(&c.traffic) {
+    for (i, (e, t)) in c.events.iter().zip(&c.traffic).enumerate() {
         match nan {
+            NanStrategy::Reject if !(e.is_finite() && t.is_finite()) => {
+                return Err(format!(
+                    "interval {i} is not finite (events {e}, traffic {t}; nan_strategy: reject)"
+                ));
+            }
+            NanStrategy::Reject => {
+                out.events.push(*e);
+                out.traffic.push(*t);
+            }
             NanStrategy::Remove if !(e.is_finite() && t.is_finite()) => continue,
             NanStrategy::Remove => {
                 out.events.push(*e);
@@ -154,8 +171,11 @@ enum Prepared {
 fn prepare(arm: &ArmData, nan: NanStrategy) -> Result<Prepared, String> {
     Ok(match arm {
         ArmData::Values { values, traffic } => Prepared::Values(
-            clean(values, nan),
-            traffic.as_ref().map(|t| clean(t, nan).iter().sum()),
+            clean(values, nan)?,
+            match traffic {
+                Some(t) => Some(clean(t, nan)?.iter().sum()),
+                None => None,
+            },
         ),
         ArmData::Counts(c) => Prepared::Counts(clean_counts(c, nan)?),
         // Histogram counts are validated when loaded; NaN buckets are not meaningful.
@@ -244,10 +264,16 @@ mod tests {
     #[test]
     fn nan_strategy_on_values() {
         let v = [1.0, f64::NAN, 3.0, f64::NEG_INFINITY];
-        assert_eq!(clean(&v, NanStrategy::Remove), vec![1.0, 3.0]);
+        assert_eq!(clean(&v, NanStrategy::Remove).unwrap(), vec![1.0, 3.0]);
         assert_eq!(
-            clean(&v, NanStrategy::Replace(0.0)),
+            clean(&v, NanStrategy::Replace(0.0)).unwrap(),
             vec![1.0, 0.0, 3.0, 0.0]
+        );
+        let err = clean(&v, NanStrategy::Reject).unwrap_err();
+        assert!(err.contains("index 1"), "{err}");
+        assert_eq!(
+            clean(&[1.0, 2.0], NanStrategy::Reject).unwrap(),
+            vec![1.0, 2.0]
         );
     }
 

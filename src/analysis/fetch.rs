@@ -46,9 +46,9 @@ pub enum FetchError {
         /// The file/values error.
         source: crate::source::SeriesFileError,
     },
-    /// Loaded data is inconsistent (e.g. events and traffic of different lengths).
-    #[error("{0}")]
-    Data(String),
+    /// Local data loaded but is inconsistent (e.g. events and traffic of different lengths).
+    #[error(transparent)]
+    Data(Box<super::AnalysisError>),
     /// The config cannot be fetched as written (e.g. a `file` arm next to a `query` arm).
     #[error("metric `{metric}`: {why}")]
     Unsupported {
@@ -59,7 +59,7 @@ pub enum FetchError {
     },
     /// The analysis window cannot be resolved.
     #[error("analysis window: {0}")]
-    Window(String),
+    Window(#[from] super::window::WindowError),
 }
 
 impl FetchError {
@@ -216,7 +216,7 @@ pub async fn fetch_windows(
             arm,
             source,
         },
-        other => FetchError::Data(other.to_string()),
+        other => FetchError::Data(Box::new(other)),
     })?;
     // Every metric's queries go out at once (a step costs its slowest query, not the sum),
     // at most MAX_METRICS_IN_FLIGHT metrics at a time so a large config cannot flood the

@@ -3,6 +3,7 @@
 //! Argo plugin, service) call [`load_series`] or build a [`SeriesSet`], then [`evaluate`];
 //! nothing here knows about any front door.
 
+pub mod comparison;
 pub mod config;
 pub mod engine;
 pub mod fetch;
@@ -11,6 +12,7 @@ pub mod scoring;
 pub mod series;
 pub mod window;
 
+pub use comparison::{COMPARISON_METRIC, Comparison, ComparisonArm};
 pub use config::{AnalysisConfig, ConfigError, MethodName, MethodParams, ScoringMode};
 pub use engine::evaluate;
 pub use fetch::{FetchError, Fetched, fetch_detailed, fetch_series};

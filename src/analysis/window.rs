@@ -3,8 +3,29 @@
 //! `window:` block and the front door's own fallback (Argo's `startedAt`).
 
 use super::config::WindowConfig;
-use super::fetch::FetchError;
-use crate::duration::{parse_positive_duration, parse_time};
+use crate::duration::{DurationError, TimeError, parse_positive_duration, parse_time};
+
+/// Why no window could be resolved.
+#[derive(Debug, thiserror::Error)]
+pub enum WindowError {
+    /// `since` or `until` is not a time.
+    #[error(transparent)]
+    Time(#[from] TimeError),
+    /// `window.window` is not a positive duration.
+    #[error(transparent)]
+    Length(#[from] DurationError),
+    /// Nothing says where the window starts.
+    #[error("no start: give --since, window.since or window.window")]
+    NoStart,
+    /// The start is after the end.
+    #[error("start {start} is after end {end}")]
+    Inverted {
+        /// Start (Unix seconds).
+        start: i64,
+        /// End (Unix seconds).
+        end: i64,
+    },
+}
 
 /// Resolves the analysis window. `until`: the override, else `window.until`, else `now`.
 /// `since`: the override, else `window.since`, else `until - window.window`, else
@@ -15,27 +36,26 @@ pub fn resolve_window(
     until: Option<&str>,
     fallback_since: Option<i64>,
     now: i64,
-) -> Result<(i64, i64), FetchError> {
+) -> Result<(i64, i64), WindowError> {
     let until = match until.or(window.until.as_deref()) {
-        Some(t) => parse_time(t, now).map_err(|e| FetchError::Window(e.to_string()))?,
+        Some(t) => parse_time(t, now)?,
         None => now,
     };
     let since = if let Some(t) = since.or(window.since.as_deref()) {
-        parse_time(t, now).map_err(|e| FetchError::Window(e.to_string()))?
+        parse_time(t, now)?
     } else if let Some(w) = &window.window {
-        let d = parse_positive_duration(w).map_err(|e| FetchError::Window(e.to_string()))?;
+        let d = parse_positive_duration(w)?;
         until.saturating_sub(i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
     } else if let Some(s) = fallback_since {
         s
     } else {
-        return Err(FetchError::Window(
-            "no start: give --since, window.since or window.window".to_string(),
-        ));
+        return Err(WindowError::NoStart);
     };
     if since > until {
-        return Err(FetchError::Window(format!(
-            "start {since} is after end {until}"
-        )));
+        return Err(WindowError::Inverted {
+            start: since,
+            end: until,
+        });
     }
     Ok((since, until))
 }

@@ -106,7 +106,8 @@ fn fetch_queries(
         args.until.as_deref(),
         None,
         unix_now(),
-    )?;
+    )
+    .map_err(fetch::FetchError::from)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

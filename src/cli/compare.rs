@@ -5,11 +5,10 @@
 //! reads CSV `timestamp,le,count` (or histogram JSON) instead of raw samples.
 
 use super::{CliError, Exit, table};
-use crate::analysis::MethodName;
-use crate::source::{self, SeriesFileError};
+use crate::analysis::config::ArmConfig;
+use crate::analysis::{ArmData, Comparison, ComparisonArm, ConfigError, MethodName, MetricOutcome};
+use crate::source::{self, SeriesSource};
 use crate::stats::counts::CountSeries;
-use crate::stats::threshold::Traffic;
-use crate::stats::{self, Decision, StatsError};
 use std::path::{Path, PathBuf};
 
 /// Arguments of `compare`; each method uses the options that belong to it and rejects others.
@@ -110,10 +109,7 @@ fn usage(e: impl std::fmt::Display) -> CliError {
 
 /// Read a series given on the command line; NaN and infinities are bad input here.
 fn read_finite(path: &Path) -> Result<Vec<f64>, CliError> {
-    let parsed = source::read_values(path).map_err(|e| match e {
-        SeriesFileError::Io { .. } => usage(e),
-        other => usage(other),
-    })?;
+    let parsed = source::read_values(path)?;
     if let Some((v, at)) = parsed.first_non_finite() {
         return Err(usage(format!(
             "{} {at}: {v} is not a finite number",
@@ -169,36 +165,101 @@ impl CompareArgs {
         m
     }
 
-    fn params<T: serde::de::DeserializeOwned>(&self) -> Result<T, CliError> {
-        let json = self.params_json();
-        serde_json::from_value(serde_json::Value::Object(json)).map_err(|e| {
-            let msg = e.to_string();
-            // serde names the field; say it as the flag the user typed.
-            match msg
-                .strip_prefix("unknown field `")
-                .and_then(|rest| rest.split('`').next())
-            {
-                Some(field) => {
-                    let flag = if field == "burn_in" {
-                        "min-samples".to_string()
-                    } else {
-                        field.replace('_', "-")
-                    };
-                    usage(format!(
-                        "option --{flag} does not apply to method {}",
-                        self.method
-                    ))
-                }
-                None => usage(format!("invalid options for {}: {msg}", self.method)),
+    /// Says a config error about the method's parameters in terms of the flags typed:
+    /// serde names the field (`unknown field `mode``), the user wrote `--mode`.
+    fn flag_error(&self, e: &ConfigError) -> CliError {
+        let why = match e {
+            ConfigError::Invalid { why, .. } => why.as_str(),
+            _ => return usage(e),
+        };
+        match why
+            .strip_prefix("unknown field `")
+            .and_then(|rest| rest.split('`').next())
+        {
+            Some(field) => {
+                let flag = if field == "burn_in" {
+                    "min-samples".to_string()
+                } else {
+                    field.replace('_', "-")
+                };
+                usage(format!(
+                    "option --{flag} does not apply to method {}",
+                    self.method
+                ))
             }
-        })
+            None => usage(format!("invalid options for {}: {e}", self.method)),
+        }
     }
 }
 
-/// Run `compare`.
+/// An arm read from files: `spec` records the files, as a config would name them.
+fn file_arm(spec: ArmConfig, data: ArmData) -> ComparisonArm {
+    ComparisonArm { spec, data }
+}
+
+fn file_source(path: &Path) -> Option<SeriesSource> {
+    Some(SeriesSource::File(path.to_path_buf()))
+}
+
+/// A scalar arm (with the threshold's optional traffic series).
+fn values_arm(path: &Path, traffic: Option<&Path>) -> Result<ComparisonArm, CliError> {
+    let values = read_finite(path)?;
+    let traffic_values = traffic.map(read_finite).transpose()?;
+    Ok(file_arm(
+        ArmConfig {
+            file: Some(path.to_path_buf()),
+            traffic: traffic.and_then(file_source),
+            ..ArmConfig::default()
+        },
+        ArmData::Values {
+            values,
+            traffic: traffic_values,
+        },
+    ))
+}
+
+/// A count arm: events and traffic per interval, of equal length.
+fn counts_arm(events: &Path, traffic: &Path) -> Result<ComparisonArm, CliError> {
+    let e = read_finite(events)?;
+    let t = read_finite(traffic)?;
+    if e.len() != t.len() {
+        return Err(usage(format!(
+            "{} has {} intervals but {} has {}",
+            events.display(),
+            e.len(),
+            traffic.display(),
+            t.len()
+        )));
+    }
+    Ok(file_arm(
+        ArmConfig {
+            events: file_source(events),
+            traffic: file_source(traffic),
+            ..ArmConfig::default()
+        },
+        ArmData::Counts(CountSeries {
+            events: e,
+            traffic: t,
+        }),
+    ))
+}
+
+/// A histogram arm (`timestamp,le,count` CSV or histogram JSON).
+fn histogram_arm(path: &Path) -> Result<ComparisonArm, CliError> {
+    let h = source::read_histogram_file(path)?;
+    Ok(file_arm(
+        ArmConfig {
+            histogram: file_source(path),
+            ..ArmConfig::default()
+        },
+        ArmData::Histogram(h),
+    ))
+}
+
+/// Run `compare`: read the files, then judge them as a one-metric analysis through the
+/// engine ([`Comparison`]), so every method is dispatched where `analyze` dispatches it.
 pub fn run(args: &CompareArgs) -> Result<Exit, CliError> {
     let method = args.method;
-    let stat = |r: Result<Decision, StatsError>| r.map_err(usage);
     let extra_file = |p: &Option<PathBuf>, flag: &str| -> Result<(), CliError> {
         match p {
             Some(_) => Err(usage(format!("{flag} does not apply to method {method}"))),
@@ -214,95 +275,64 @@ pub fn run(args: &CompareArgs) -> Result<Exit, CliError> {
         extra_file(&args.canary_traffic, "--canary-traffic")?;
         extra_file(&args.baseline_traffic, "--baseline-traffic")?;
     }
-    let decision = match method {
+    let (canary, baseline) = match method {
         MethodName::Threshold => {
-            let p: stats::threshold::ThresholdParams = args.params()?;
-            let canary = read_finite(&args.canary)?;
+            if args.canary_traffic.is_none() {
+                extra_file(
+                    &args.baseline_traffic,
+                    "--baseline-traffic without --canary-traffic",
+                )?;
+            }
+            if args.baseline.is_none() {
+                extra_file(
+                    &args.baseline_traffic,
+                    "--baseline-traffic without --baseline",
+                )?;
+            }
+            let canary = values_arm(&args.canary, args.canary_traffic.as_deref())?;
             let baseline = match &args.baseline {
-                Some(b) => Some(read_finite(b)?),
+                Some(b) => Some(values_arm(b, args.baseline_traffic.as_deref())?),
                 None => None,
             };
-            let traffic = match &args.canary_traffic {
-                Some(t) => Some(Traffic {
-                    canary: read_finite(t)?.iter().sum(),
-                    baseline: match &args.baseline_traffic {
-                        Some(bt) => Some(read_finite(bt)?.iter().sum()),
-                        None => None,
-                    },
-                }),
-                None => {
-                    extra_file(
-                        &args.baseline_traffic,
-                        "--baseline-traffic without --canary-traffic",
-                    )?;
-                    None
-                }
-            };
-            stat(stats::threshold::evaluate(
-                &canary,
-                baseline.as_deref(),
-                traffic,
-                &p,
-            ))?
+            (canary, baseline)
         }
-        MethodName::MannWhitney | MethodName::Welch | MethodName::Msprt => {
-            let canary = read_finite(&args.canary)?;
-            let baseline = read_finite(need(&args.baseline, "--baseline", method)?)?;
-            match method {
-                MethodName::MannWhitney => stat(stats::mann_whitney::compare(
-                    &canary,
-                    &baseline,
-                    &args.params()?,
-                ))?,
-                MethodName::Welch => {
-                    stat(stats::welch::compare(&canary, &baseline, &args.params()?))?
-                }
-                _ => stat(stats::msprt::compare(&canary, &baseline, &args.params()?))?,
-            }
-        }
-        MethodName::CountSequential => {
-            let p: stats::counts::CountParams = args.params()?;
-            let arm = |events: &Path, traffic: &Path| -> Result<CountSeries, CliError> {
-                let e = read_finite(events)?;
-                let t = read_finite(traffic)?;
-                if e.len() != t.len() {
-                    return Err(usage(format!(
-                        "{} has {} intervals but {} has {}",
-                        events.display(),
-                        e.len(),
-                        traffic.display(),
-                        t.len()
-                    )));
-                }
-                Ok(CountSeries {
-                    events: e,
-                    traffic: t,
-                })
-            };
-            let canary = arm(
+        MethodName::MannWhitney | MethodName::Welch | MethodName::Msprt => (
+            values_arm(&args.canary, None)?,
+            Some(values_arm(
+                need(&args.baseline, "--baseline", method)?,
+                None,
+            )?),
+        ),
+        MethodName::CountSequential => (
+            counts_arm(
                 &args.canary,
                 need(&args.canary_traffic, "--canary-traffic", method)?,
-            )?;
-            let baseline = arm(
+            )?,
+            Some(counts_arm(
                 need(&args.baseline, "--baseline", method)?,
                 need(&args.baseline_traffic, "--baseline-traffic", method)?,
-            )?;
-            stat(stats::counts::compare(&canary, &baseline, &p))?
-        }
+            )?),
+        ),
         MethodName::QuantileSequential => {
-            let p: stats::quantile::QuantileParams = args.params()?;
-            let baseline_path = need(&args.baseline, "--baseline", method)?;
+            let baseline = need(&args.baseline, "--baseline", method)?;
             if args.histogram {
-                let c = source::read_histogram_file(&args.canary).map_err(usage)?;
-                let b = source::read_histogram_file(baseline_path).map_err(usage)?;
-                stat(stats::quantile::compare_histograms(&c, &b, &p))?
+                (histogram_arm(&args.canary)?, Some(histogram_arm(baseline)?))
             } else {
-                let c = read_finite(&args.canary)?;
-                let b = read_finite(baseline_path)?;
-                stat(stats::quantile::compare_samples(&c, &b, &p))?
+                (
+                    values_arm(&args.canary, None)?,
+                    Some(values_arm(baseline, None)?),
+                )
             }
         }
     };
+    let comparison = Comparison::new(method, args.params_json(), canary, baseline)
+        .map_err(|e| args.flag_error(&e))?;
+    let report = comparison.judge();
+    if report.outcome == MetricOutcome::Error {
+        // The method refused the input (e.g. too few points for its test): bad input.
+        return Err(usage(&report.decision.reason));
+    }
+    let decision = report.decision;
     if args.json {
         let text = serde_json::to_string_pretty(&decision)
             .map_err(|e| usage(format!("cannot encode decision: {e}")))?;

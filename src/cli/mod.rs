@@ -6,6 +6,7 @@
 mod analyze;
 mod compare;
 mod guard;
+mod serve;
 mod simulate;
 mod table;
 
@@ -58,6 +59,9 @@ pub enum CliError {
     /// Bad flags or flag values (exit 2); the message names the flag.
     #[error("{0}")]
     Usage(String),
+    /// A series file named on the command line (exit 2: the user named it).
+    #[error(transparent)]
+    SeriesFile(#[from] crate::source::SeriesFileError),
     /// The config or a series file (exit 2, or 4 when a series file cannot be read).
     #[error(transparent)]
     Analysis(#[from] crate::analysis::AnalysisError),
@@ -122,7 +126,7 @@ enum Command {
     /// Run as an Argo Rollouts metric-provider plugin (what Argo starts).
     Plugin,
     /// Run as a service: gRPC, Flagger webhooks, a Prometheus-API facade, health and metrics.
-    Serve(crate::server::ServeArgs),
+    Serve(serve::ServeArgs),
 }
 
 /// Runs the command line and returns the process exit status.
@@ -152,6 +156,8 @@ pub fn main() -> ExitCode {
                  \x20 canary-judge compare --method METHOD --canary FILE --baseline FILE\n\
                  \x20 canary-judge simulate [--rollouts N] [--looks L] [--seed S]\n\
                  \x20 canary-judge guard --config GUARD.yaml run|activate VERSION|rollback|recover|status\n\
+                 \x20 canary-judge serve --config SERVE.yaml\n\
+                 \x20 canary-judge plugin   (what Argo Rollouts starts)\n\
                  Run `canary-judge --help` for more.\n"
             ));
             return Exit::Usage.into();
@@ -161,7 +167,7 @@ pub fn main() -> ExitCode {
         Some(Command::Simulate(args)) => simulate::run(&args),
         Some(Command::Guard(args)) => guard::run(&args),
         Some(Command::Plugin) => return run_plugin_mode(),
-        Some(Command::Serve(args)) => return crate::server::main(args),
+        Some(Command::Serve(args)) => return serve::run(args),
     };
     match result {
         Ok(exit) => exit.into(),

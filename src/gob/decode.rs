@@ -444,7 +444,10 @@ impl<'a> Parse<'a> {
                 Value::Array(self.elements(n, *elem, depth)?)
             }
             WireType::Map { key, elem, .. } => {
+                // Go's decodeMap converts the count to int: on 64-bit a count of 2^63 or more
+                // is negative and its loop runs no pair, so such a map decodes empty.
                 let n = self.uint("map length")?;
+                let n = if i64::try_from(n).is_err() { 0 } else { n };
                 // Each pair takes at least two bytes; never reserve more than the message
                 // could hold (later pairs may still arrive in later messages via interfaces).
                 let cap = usize::try_from(n)
@@ -481,6 +484,11 @@ impl<'a> Parse<'a> {
         let cap = usize::try_from(n).unwrap_or(usize::MAX).min(self.msg.len());
         let mut out = Vec::with_capacity(if self.keep { cap } else { 0 });
         for _ in 0..n {
+            // Go's decodeArrayHelper/ignoreArrayHelper: every element must start with a byte
+            // left in the message, even one (a struct) that could end where the message ends.
+            if self.msg.is_empty() {
+                return Err(DecodeError::ElementsExceedInput(n).into());
+            }
             if let Some(v) = self.field_value(elem, depth + 1)? {
                 out.push(v);
             }
@@ -510,6 +518,15 @@ impl<'a> Parse<'a> {
         }
         let concrete = self.type_sequence(true)?;
         self.check_graph(concrete)?;
+        if let Some(basic) = registered_basic(name)
+            && !self.holds(basic, concrete)?
+        {
+            return Err(DecodeError::InterfaceTypeMismatch {
+                name: String::from_utf8_lossy(name).into_owned(),
+                remote: concrete,
+            }
+            .into());
+        }
         self.uint("interface value byte count")?;
         let v = self.value(concrete, depth + 1)?;
         Ok(v.map(|v| {
@@ -518,6 +535,47 @@ impl<'a> Parse<'a> {
                 Box::new(v),
             )))
         }))
+    }
+
+    /// Whether Go's registered basic type `basic` can receive a value of wire type `id`
+    /// (gob's `compatibleType` for the kinds `registerBasics` registers).
+    fn holds(&self, basic: Basic, id: i64) -> R<bool> {
+        Ok(match basic {
+            Basic::Of(want) => id == want,
+            Basic::SliceOf(want) => match self.lookup(id)?.as_ref() {
+                WireType::Slice { elem, .. } => *elem == want,
+                _ => false,
+            },
+        })
+    }
+}
+
+/// What a name Go registers in every program (`registerBasics`) holds: a basic kind, or a
+/// slice of one (`[]uint8` is the bytes type).
+#[derive(Debug, Clone, Copy)]
+enum Basic {
+    Of(i64),
+    SliceOf(i64),
+}
+
+/// The basic type Go registers under `name`, if any: every Go receiver has these names, so a
+/// concrete value of another type under one of them fails in every Go program.
+fn registered_basic(name: &[u8]) -> Option<Basic> {
+    let kind = |n: &[u8]| -> Option<i64> {
+        Some(match n {
+            b"int" | b"int8" | b"int16" | b"int32" | b"int64" => ID_INT,
+            b"uint" | b"uint8" | b"uint16" | b"uint32" | b"uint64" | b"uintptr" => ID_UINT,
+            b"float32" | b"float64" => ID_FLOAT,
+            b"complex64" | b"complex128" => ID_COMPLEX,
+            b"bool" => ID_BOOL,
+            b"string" => ID_STRING,
+            _ => return None,
+        })
+    };
+    match name.strip_prefix(b"[]") {
+        Some(b"uint8") => Some(Basic::Of(ID_BYTES)),
+        Some(elem) => kind(elem).map(Basic::SliceOf),
+        None => kind(name).map(Basic::Of),
     }
 }
 

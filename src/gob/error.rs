@@ -15,6 +15,18 @@ pub enum DecodeError {
         /// The configured maximum.
         limit: u64,
     },
+    /// An interface value under a name Go registers for a basic type (`uint`, `[]string`,
+    /// ...) whose concrete wire type that Go type cannot receive.
+    #[error("gob: decoding into local type {name}, received remote type id {remote}")]
+    InterfaceTypeMismatch {
+        /// The registered name.
+        name: String,
+        /// The concrete type id sent.
+        remote: i64,
+    },
+    /// An array or slice element starts where its message ends (Go's decodeArrayHelper).
+    #[error("gob: decoding array or slice: length exceeds input size ({0} elements)")]
+    ElementsExceedInput(u64),
     /// A message with length zero (Go fails reading its type id).
     #[error("gob: empty message")]
     EmptyMessage,

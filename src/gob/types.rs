@@ -148,6 +148,27 @@ fn type_id(def: i64, v: Option<&Value>, what: &str) -> Result<i64, DecodeError> 
     }
 }
 
+/// Go decodes a whole definition into its `wireType` struct, whose `typeId` fields (`Id`,
+/// `Elem`, `Key`, in every kind present, used or not) are int32: a value out of that range
+/// fails the definition ("value for "Id" out of range"), even in a kind nothing reads.
+fn check_type_id_ranges(def: i64, v: &Value) -> Result<(), DecodeError> {
+    match v {
+        Value::Struct(fields) => {
+            for (name, fv) in fields {
+                if let ("Id" | "Elem" | "Key", Value::Int(i)) = (name.as_str(), fv)
+                    && i32::try_from(*i).is_err()
+                {
+                    return Err(bad(def, format!("value for {name:?} out of range")));
+                }
+                check_type_id_ranges(def, fv)?;
+            }
+            Ok(())
+        }
+        Value::Slice(items) => items.iter().try_for_each(|i| check_type_id_ranges(def, i)),
+        _ => Ok(()),
+    }
+}
+
 fn common_name(def: i64, inner: &Value) -> Result<String, DecodeError> {
     match inner.field("CommonType").and_then(|c| c.field("Name")) {
         None => Ok(String::new()),
@@ -163,6 +184,7 @@ pub fn wire_type_from_value(def: i64, v: &Value) -> Result<WireType, DecodeError
     let Value::Struct(fields) = v else {
         return Err(bad(def, "wireType is not a struct"));
     };
+    check_type_id_ranges(def, v)?;
     let [(kind, inner)] = fields.as_slice() else {
         return Ok(WireType::Invalid {
             reason: format!("expected exactly one kind, got {}", fields.len()),

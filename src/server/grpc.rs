@@ -8,9 +8,11 @@ use std::time::Duration;
 use tonic::{Request, Response, Status};
 
 use super::State;
-use super::judge::{JudgeError, JudgeRequest, authenticate, credential_from_authorization, judge};
-use crate::analysis::series::ArmData;
-use crate::analysis::{AnalysisConfig, MetricReport, SeriesSet, evaluate};
+use super::judge::{JudgeError, JudgeErrorKind, JudgeRequest, within_budget};
+use super::judge::{authenticate, credential_from_authorization, judge};
+use crate::analysis::config::ArmConfig;
+use crate::analysis::{AnalysisConfig, ArmData, Comparison, ComparisonArm};
+use crate::analysis::{MethodName, MetricReport};
 use crate::stats::Verdict;
 
 /// Code generated from the .proto.
@@ -37,13 +39,14 @@ impl JudgeService {
 
 fn status(e: JudgeError) -> Status {
     let msg = e.to_string();
-    match e {
-        JudgeError::Invalid(_) => Status::invalid_argument(msg),
-        JudgeError::UnknownTemplate(_) => Status::not_found(msg),
-        JudgeError::Unavailable(_) => Status::unavailable(msg),
-        JudgeError::Timeout(_) => Status::deadline_exceeded(msg),
-        JudgeError::Unauthenticated(_) => Status::unauthenticated(msg),
-        JudgeError::PermissionDenied(_) => Status::permission_denied(msg),
+    match e.kind() {
+        JudgeErrorKind::Invalid => Status::invalid_argument(msg),
+        JudgeErrorKind::NotFound => Status::not_found(msg),
+        JudgeErrorKind::Unavailable => Status::unavailable(msg),
+        JudgeErrorKind::Timeout => Status::deadline_exceeded(msg),
+        JudgeErrorKind::Unauthenticated => Status::unauthenticated(msg),
+        JudgeErrorKind::PermissionDenied => Status::permission_denied(msg),
+        JudgeErrorKind::Internal => Status::internal(msg),
     }
 }
 
@@ -115,8 +118,7 @@ impl pb::judge_server::Judge for JudgeService {
             Some(pb::analyze_request::Analysis::Template(t)) => req.template = Some(t),
             Some(pb::analyze_request::Analysis::Config(c)) => {
                 req.config = Some(
-                    AnalysisConfig::from_str_auto(&c)
-                        .map_err(|e| Status::invalid_argument(format!("config: {e}")))?,
+                    AnalysisConfig::from_str_auto(&c).map_err(|e| status(JudgeError::Config(e)))?,
                 )
             }
             None => return Err(Status::invalid_argument("set `template` or `config`")),
@@ -139,50 +141,52 @@ impl pb::judge_server::Judge for JudgeService {
         &self,
         request: Request<pb::CompareRequest>,
     ) -> Result<Response<pb::CompareResponse>, Status> {
+        // A caller without a valid token learns nothing about its request, not even its shape.
         authenticate(&self.state.config(), credential(&request).as_deref()).map_err(status)?;
         let r = request.into_inner();
-        let started = std::time::Instant::now();
-        let params: serde_json::Value = if r.params_json.trim().is_empty() {
-            serde_json::json!({})
+        let params = if r.params_json.trim().is_empty() {
+            serde_json::Map::new()
         } else {
-            serde_json::from_str(&r.params_json)
-                .map_err(|e| Status::invalid_argument(format!("params_json: {e}")))?
+            match serde_json::from_str(&r.params_json) {
+                Ok(serde_json::Value::Object(m)) => m,
+                Ok(_) => {
+                    return Err(Status::invalid_argument(
+                        "params_json must be a JSON object",
+                    ));
+                }
+                Err(e) => return Err(Status::invalid_argument(format!("params_json: {e}"))),
+            }
         };
-        if !params.is_object() {
-            return Err(Status::invalid_argument(
-                "params_json must be a JSON object",
-            ));
-        }
         if r.canary.is_empty() {
             return Err(Status::invalid_argument("canary sample is empty"));
         }
-        let mut metric = serde_json::json!({
-            "name": "compare",
-            "method": r.method,
-            "params": params,
-            "canary": {"values": r.canary},
-        });
-        if !r.baseline.is_empty() {
-            metric["baseline"] = serde_json::json!({"values": r.baseline});
-        }
-        let config =
-            AnalysisConfig::from_json_str(&serde_json::json!({"metrics": [metric]}).to_string())
-                .map_err(|e| Status::invalid_argument(e.to_string()))?;
-        let data = SeriesSet::default().with(
-            "compare",
-            ArmData::values(r.canary),
-            (!r.baseline.is_empty()).then(|| ArmData::values(r.baseline)),
-        );
-        let report = evaluate(&config, &data);
-        self.state
-            .metrics
-            .observe::<()>("grpc-compare", Ok(report.verdict), started.elapsed());
-        let first = report
-            .metrics
-            .first()
-            .ok_or_else(|| Status::internal("engine returned no metric"))?;
+        let method: MethodName = r
+            .method
+            .parse()
+            .map_err(|e: String| Status::invalid_argument(e))?;
+        let arm = |values: Vec<f64>| ComparisonArm {
+            spec: ArmConfig {
+                values: Some(values.clone()),
+                ..ArmConfig::default()
+            },
+            data: ArmData::values(values),
+        };
+        let canary = arm(r.canary);
+        let baseline = (!r.baseline.is_empty()).then(|| arm(r.baseline));
+        // The same budget, in-flight count and metrics as every other door; the engine runs
+        // on a blocking thread so the budget can end the wait on a large exact test.
+        let work = async move {
+            let comparison =
+                Comparison::new(method, params, canary, baseline).map_err(JudgeError::Config)?;
+            tokio::task::spawn_blocking(move || comparison.judge())
+                .await
+                .map_err(JudgeError::Engine)
+        };
+        let report = within_budget(&self.state, "grpc-compare", work, |m| m.decision.verdict)
+            .await
+            .map_err(status)?;
         Ok(Response::new(pb::CompareResponse {
-            decision: Some(decision(first)),
+            decision: Some(decision(&report)),
         }))
     }
 }

@@ -17,9 +17,8 @@ use serde_json::json;
 
 use super::State;
 use super::facade::{self, FacadeQuery};
-use super::judge::{
-    JudgeError, JudgeRequest, authenticate, credential_from_authorization, judge, now,
-};
+use super::judge::{JudgeError, JudgeErrorKind, JudgeRequest};
+use super::judge::{authenticate, credential_from_authorization, judge, now};
 use crate::analysis::AnalysisConfig;
 use crate::duration::parse_positive_duration;
 use crate::stats::Verdict;
@@ -72,8 +71,115 @@ fn text(status: StatusCode, body: impl Into<String>) -> Response {
         .into_response()
 }
 
-fn json_error(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, axum::Json(json!({"error": message.into()}))).into_response()
+/// Why an HTTP request got no verdict: its status, Prometheus' `errorType` (read by the
+/// facade's clients) and the message. Request-shape problems are built here; analysis
+/// failures come from a [`JudgeError`], whose kind decides the status at every door.
+#[derive(Debug)]
+struct HttpError {
+    status: StatusCode,
+    error_type: &'static str,
+    message: String,
+    /// True when the analysis itself failed (not the request's shape).
+    judged: bool,
+}
+
+impl HttpError {
+    fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        HttpError {
+            status,
+            error_type: "bad_data",
+            message: message.into(),
+            judged: false,
+        }
+    }
+
+    fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, message)
+    }
+}
+
+impl From<JudgeError> for HttpError {
+    fn from(e: JudgeError) -> Self {
+        let (status, error_type) = match e.kind() {
+            JudgeErrorKind::Invalid => (StatusCode::BAD_REQUEST, "bad_data"),
+            JudgeErrorKind::NotFound => (StatusCode::NOT_FOUND, "bad_data"),
+            JudgeErrorKind::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            JudgeErrorKind::Timeout => (StatusCode::GATEWAY_TIMEOUT, "timeout"),
+            JudgeErrorKind::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            JudgeErrorKind::PermissionDenied => (StatusCode::FORBIDDEN, "unauthorized"),
+            JudgeErrorKind::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        };
+        HttpError {
+            status,
+            error_type,
+            message: e.to_string(),
+            judged: true,
+        }
+    }
+}
+
+/// The body an error is written in: each route answers in the shape its caller reads.
+trait Envelope {
+    fn render(e: HttpError) -> Response;
+}
+
+/// Flagger webhooks: one line of text, which Flagger shows in the Canary's events.
+struct PlainText;
+impl Envelope for PlainText {
+    fn render(e: HttpError) -> Response {
+        if e.judged {
+            text(e.status, format!("canary-judge error: {}", e.message))
+        } else {
+            text(e.status, e.message)
+        }
+    }
+}
+
+/// `/v1/analyze`: `{"error": message}`.
+struct JsonBody;
+impl Envelope for JsonBody {
+    fn render(e: HttpError) -> Response {
+        (e.status, axum::Json(json!({"error": e.message}))).into_response()
+    }
+}
+
+/// The Prometheus-API facade: Prometheus' error envelope, which Flagger and client_golang
+/// print; a timeout is 503 there, as Prometheus itself answers one.
+struct PromApi;
+impl Envelope for PromApi {
+    fn render(e: HttpError) -> Response {
+        let status = if e.error_type == "timeout" {
+            StatusCode::SERVICE_UNAVAILABLE
+        } else {
+            e.status
+        };
+        (
+            status,
+            axum::Json(json!({"status": "error", "errorType": e.error_type, "error": e.message})),
+        )
+            .into_response()
+    }
+}
+
+/// A handler's error in its route's envelope, so handlers use `?`.
+struct Rejection<E>(HttpError, std::marker::PhantomData<E>);
+
+impl<E: Envelope> IntoResponse for Rejection<E> {
+    fn into_response(self) -> Response {
+        E::render(self.0)
+    }
+}
+
+impl<E> From<HttpError> for Rejection<E> {
+    fn from(e: HttpError) -> Self {
+        Rejection(e, std::marker::PhantomData)
+    }
+}
+
+impl<E> From<JudgeError> for Rejection<E> {
+    fn from(e: JudgeError) -> Self {
+        HttpError::from(e).into()
+    }
 }
 
 /// The token of the request's `Authorization` header, if any.
@@ -84,17 +190,6 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
         .and_then(credential_from_authorization)
 }
 
-fn judge_status(e: &JudgeError) -> StatusCode {
-    match e {
-        JudgeError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-        JudgeError::PermissionDenied(_) => StatusCode::FORBIDDEN,
-        JudgeError::Invalid(_) => StatusCode::BAD_REQUEST,
-        JudgeError::UnknownTemplate(_) => StatusCode::NOT_FOUND,
-        JudgeError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-        JudgeError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
-    }
-}
-
 async fn not_found(method: Method, uri: axum::http::Uri) -> Response {
     text(
         StatusCode::NOT_FOUND,
@@ -103,15 +198,25 @@ async fn not_found(method: Method, uri: axum::http::Uri) -> Response {
 }
 
 /// Checks `Content-Type` is JSON (absent is tolerated: curl users forget it).
-fn require_json(headers: &HeaderMap) -> Result<(), String> {
+fn require_json(headers: &HeaderMap) -> Result<(), HttpError> {
     match headers
         .get(header::CONTENT_TYPE)
         .map(|v| v.to_str().unwrap_or(""))
     {
         None => Ok(()),
         Some(ct) if ct.trim_start().starts_with("application/json") => Ok(()),
-        Some(ct) => Err(format!("Content-Type must be application/json, got `{ct}`")),
+        Some(ct) => Err(HttpError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("Content-Type must be application/json, got `{ct}`"),
+        )),
     }
+}
+
+/// A positive duration field of a request (`lookback`), or a 400 naming it.
+fn duration_field(value: &str, what: &str) -> Result<Duration, HttpError> {
+    parse_positive_duration(value).map_err(|_| {
+        HttpError::bad_request(format!("{what} `{value}` is not a duration (e.g. 10m)"))
+    })
 }
 
 /// Flagger's `CanaryWebhookPayload`.
@@ -127,13 +232,19 @@ struct FlaggerPayload {
     metadata: BTreeMap<String, String>,
 }
 
-async fn flagger_rollout(s: AxState<Arc<State>>, h: HeaderMap, b: Bytes) -> Response {
+type WebhookAnswer = Result<Response, Rejection<PlainText>>;
+
+async fn flagger_rollout(s: AxState<Arc<State>>, h: HeaderMap, b: Bytes) -> WebhookAnswer {
     flagger(s, h, b, "flagger-rollout").await
 }
-async fn flagger_pre_rollout(s: AxState<Arc<State>>, h: HeaderMap, b: Bytes) -> Response {
+async fn flagger_pre_rollout(s: AxState<Arc<State>>, h: HeaderMap, b: Bytes) -> WebhookAnswer {
     flagger(s, h, b, "flagger-pre-rollout").await
 }
-async fn flagger_confirm_promotion(s: AxState<Arc<State>>, h: HeaderMap, b: Bytes) -> Response {
+async fn flagger_confirm_promotion(
+    s: AxState<Arc<State>>,
+    h: HeaderMap,
+    b: Bytes,
+) -> WebhookAnswer {
     flagger(s, h, b, "flagger-confirm-promotion").await
 }
 
@@ -144,44 +255,24 @@ async fn flagger(
     headers: HeaderMap,
     body: Bytes,
     door: &'static str,
-) -> Response {
-    if let Err(e) = require_json(&headers) {
-        return text(StatusCode::UNSUPPORTED_MEDIA_TYPE, e);
-    }
-    let payload: FlaggerPayload = match serde_json::from_slice(&body) {
-        Ok(p) => p,
-        Err(e) => {
-            return text(
-                StatusCode::BAD_REQUEST,
-                format!("malformed Flagger payload: {e}"),
-            );
-        }
-    };
+) -> WebhookAnswer {
+    require_json(&headers)?;
+    let payload: FlaggerPayload = serde_json::from_slice(&body)
+        .map_err(|e| HttpError::bad_request(format!("malformed Flagger payload: {e}")))?;
     let mut vars = payload.metadata.clone();
     // Flagger cannot send headers on webhooks, so its token may come as metadata; it is
     // never a template variable.
     let credential = bearer(&headers).or_else(|| vars.remove("token"));
-    if let Err(e) = authenticate(&state.config(), credential.as_deref()) {
-        return text(judge_status(&e), format!("canary-judge error: {e}"));
-    }
-    let Some(template) = vars.remove("template") else {
-        return text(
-            StatusCode::BAD_REQUEST,
+    authenticate(&state.config(), credential.as_deref())?;
+    let template = vars.remove("template").ok_or_else(|| {
+        HttpError::bad_request(
             "webhook metadata has no `template` key naming the analysis template",
-        );
-    };
-    let lookback = match vars.remove("lookback") {
-        Some(l) => match parse_positive_duration(&l) {
-            Ok(d) => Some(d),
-            Err(_) => {
-                return text(
-                    StatusCode::BAD_REQUEST,
-                    format!("metadata lookback `{l}` is not a duration (e.g. 10m)"),
-                );
-            }
-        },
-        None => None,
-    };
+        )
+    })?;
+    let lookback = vars
+        .remove("lookback")
+        .map(|l| duration_field(&l, "metadata lookback"))
+        .transpose()?;
     vars.entry("name".into())
         .or_insert_with(|| payload.name.clone());
     vars.entry("namespace".into())
@@ -201,46 +292,33 @@ async fn flagger(
         credential,
         ..Default::default()
     };
-    match judge(&state, door, req).await {
-        Ok(j) => {
-            let mut reason = one_line(&j.report.reason);
-            let failing: Vec<String> = j
-                .report
-                .metrics
-                .iter()
-                .filter(|m| m.decision.verdict == Verdict::Fail)
-                .map(|m| format!("{} ({})", m.name, one_line(&m.decision.reason)))
-                .collect();
-            if j.report.verdict == Verdict::Fail && !failing.is_empty() {
-                reason = format!("{reason}; failing: {}", failing.join("; "));
-            }
-            match j.report.verdict {
-                Verdict::Pass => text(StatusCode::OK, format!("pass: {reason}")),
-                Verdict::Fail => text(
-                    StatusCode::FORBIDDEN,
-                    format!("canary-judge fail: {reason}"),
-                ),
-                Verdict::Inconclusive => text(
-                    StatusCode::from_u16(settings.inconclusive_status).unwrap_or(StatusCode::OK),
-                    format!("inconclusive: {reason}"),
-                ),
-            }
-        }
-        Err(e) => text(judge_status(&e), format!("canary-judge error: {e}")),
+    let j = judge(&state, door, req).await?;
+    let mut reason = one_line(&j.report.reason);
+    let failing: Vec<String> = j
+        .report
+        .metrics
+        .iter()
+        .filter(|m| m.decision.verdict == Verdict::Fail)
+        .map(|m| format!("{} ({})", m.name, one_line(&m.decision.reason)))
+        .collect();
+    if j.report.verdict == Verdict::Fail && !failing.is_empty() {
+        reason = format!("{reason}; failing: {}", failing.join("; "));
     }
+    Ok(match j.report.verdict {
+        Verdict::Pass => text(StatusCode::OK, format!("pass: {reason}")),
+        Verdict::Fail => text(
+            StatusCode::FORBIDDEN,
+            format!("canary-judge fail: {reason}"),
+        ),
+        Verdict::Inconclusive => text(
+            StatusCode::from_u16(settings.inconclusive_status).unwrap_or(StatusCode::OK),
+            format!("inconclusive: {reason}"),
+        ),
+    })
 }
 
 fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// Prometheus' error envelope, which both Flagger and client_golang print.
-fn prom_error(status: StatusCode, kind: &str, message: impl Into<String>) -> Response {
-    (
-        status,
-        axum::Json(json!({"status": "error", "errorType": kind, "error": message.into()})),
-    )
-        .into_response()
 }
 
 /// `GET|POST /api/v1/query`: answers the facade language as a one-sample vector.
@@ -250,7 +328,7 @@ async fn facade_query(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
     body: Bytes,
-) -> Response {
+) -> Result<Response, Rejection<PromApi>> {
     let mut params: Vec<(String, String)> = raw
         .as_deref()
         .map(|q| {
@@ -265,40 +343,29 @@ async fn facade_query(
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
         if !body.is_empty() && !ct.starts_with("application/x-www-form-urlencoded") {
-            return prom_error(
+            return Err(HttpError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "bad_data",
                 format!("POST body must be application/x-www-form-urlencoded, got `{ct}`"),
-            );
+            )
+            .into());
         }
         params.extend(url::form_urlencoded::parse(&body).into_owned());
     }
     let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-    let Some(query) = get("query") else {
-        return prom_error(
-            StatusCode::BAD_REQUEST,
-            "bad_data",
-            "missing parameter `query`",
-        );
-    };
+    let query = get("query").ok_or_else(|| HttpError::bad_request("missing parameter `query`"))?;
     let eval_time = match get("time") {
         Some(t) => match t.parse::<f64>() {
             Ok(v) if v.is_finite() => Some(v),
             _ => {
-                return prom_error(
-                    StatusCode::BAD_REQUEST,
-                    "bad_data",
-                    format!("time `{t}` is not Unix seconds"),
+                return Err(
+                    HttpError::bad_request(format!("time `{t}` is not Unix seconds")).into(),
                 );
             }
         },
         None => None,
     };
     let ts = eval_time.unwrap_or_else(|| now() as f64);
-    let parsed = match facade::parse(&query) {
-        Ok(p) => p,
-        Err(e) => return prom_error(StatusCode::BAD_REQUEST, "bad_data", e.to_string()),
-    };
+    let parsed = facade::parse(&query).map_err(|e| HttpError::bad_request(e.to_string()))?;
     let vector = |labels: serde_json::Value, v: f64| {
         axum::Json(json!({
             "status": "success",
@@ -307,7 +374,7 @@ async fn facade_query(
         .into_response()
     };
     let (score, mut labels) = match parsed {
-        FacadeQuery::Constant(v) => return vector(json!({}), v),
+        FacadeQuery::Constant(v) => return Ok(vector(json!({}), v)),
         FacadeQuery::Judge { score, labels } => (score, labels),
     };
     let template = labels.remove("template");
@@ -317,29 +384,17 @@ async fn facade_query(
         ..Default::default()
     };
     if let Some(l) = labels.remove("lookback") {
-        match parse_positive_duration(&l) {
-            Ok(d) => req.lookback = Some(d),
-            Err(_) => {
-                return prom_error(
-                    StatusCode::BAD_REQUEST,
-                    "bad_data",
-                    format!("lookback `{l}` is not a duration"),
-                );
-            }
-        }
+        req.lookback = Some(duration_field(&l, "lookback")?);
     }
     for key in ["start", "end"] {
         if let Some(v) = labels.remove(key) {
-            match v.parse::<i64>() {
-                Ok(n) if key == "start" => req.start = Some(n),
-                Ok(n) => req.end = Some(n),
-                Err(_) => {
-                    return prom_error(
-                        StatusCode::BAD_REQUEST,
-                        "bad_data",
-                        format!("{key} `{v}` is not Unix seconds"),
-                    );
-                }
+            let n = v
+                .parse::<i64>()
+                .map_err(|_| HttpError::bad_request(format!("{key} `{v}` is not Unix seconds")))?;
+            if key == "start" {
+                req.start = Some(n);
+            } else {
+                req.end = Some(n);
             }
         }
     }
@@ -348,46 +403,30 @@ async fn facade_query(
     }
     req.vars = labels;
     let settings = state.config().settings.clone();
-    match judge(&state, "prometheus-facade", req).await {
-        Ok(j) => {
-            let verdict = j.report.verdict.as_str();
-            let value = if score {
-                j.report.score.unwrap_or(match j.report.verdict {
-                    Verdict::Pass => 100.0,
-                    Verdict::Fail => 0.0,
-                    Verdict::Inconclusive => 50.0,
-                })
-            } else {
-                match j.report.verdict {
-                    Verdict::Pass => 1.0,
-                    Verdict::Fail => 0.0,
-                    Verdict::Inconclusive => settings.facade_inconclusive_value,
-                }
-            };
-            let name = if score {
-                "canary_judge_score"
-            } else {
-                "canary_judge"
-            };
-            vector(
-                json!({"__name__": name, "template": template.unwrap_or_default(), "verdict": verdict}),
-                value,
-            )
+    let j = judge(&state, "prometheus-facade", req).await?;
+    let verdict = j.report.verdict.as_str();
+    let value = if score {
+        j.report.score.unwrap_or(match j.report.verdict {
+            Verdict::Pass => 100.0,
+            Verdict::Fail => 0.0,
+            Verdict::Inconclusive => 50.0,
+        })
+    } else {
+        match j.report.verdict {
+            Verdict::Pass => 1.0,
+            Verdict::Fail => 0.0,
+            Verdict::Inconclusive => settings.facade_inconclusive_value,
         }
-        Err(e) => {
-            let (status, kind) = match &e {
-                JudgeError::Invalid(_) | JudgeError::UnknownTemplate(_) => {
-                    (judge_status(&e), "bad_data")
-                }
-                JudgeError::Timeout(_) => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
-                JudgeError::Unauthenticated(_) | JudgeError::PermissionDenied(_) => {
-                    (judge_status(&e), "unauthorized")
-                }
-                _ => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
-            };
-            prom_error(status, kind, e.to_string())
-        }
-    }
+    };
+    let name = if score {
+        "canary_judge_score"
+    } else {
+        "canary_judge"
+    };
+    Ok(vector(
+        json!({"__name__": name, "template": template.unwrap_or_default(), "verdict": verdict}),
+        value,
+    ))
 }
 
 /// Prometheus' sample formatting: integers without a fraction, NaN/Inf spelled its way.
@@ -425,42 +464,25 @@ struct AnalyzeBody {
 }
 
 /// `POST /v1/analyze`: JSON in, JSON out (Argo's `web` provider reads `verdict`).
-async fn analyze(AxState(state): AxState<Arc<State>>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(e) = require_json(&headers) {
-        return json_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, e);
-    }
-    let b: AnalyzeBody = match serde_json::from_slice(&body) {
-        Ok(b) => b,
-        Err(e) => {
-            return json_error(
-                StatusCode::BAD_REQUEST,
-                format!("malformed request body: {e}"),
-            );
-        }
-    };
+async fn analyze(
+    AxState(state): AxState<Arc<State>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Rejection<JsonBody>> {
+    require_json(&headers)?;
+    let b: AnalyzeBody = serde_json::from_slice(&body)
+        .map_err(|e| HttpError::bad_request(format!("malformed request body: {e}")))?;
     let config = match b.config {
         None => None,
-        Some(serde_json::Value::String(s)) => match AnalysisConfig::from_str_auto(&s) {
-            Ok(c) => Some(c),
-            Err(e) => return json_error(StatusCode::BAD_REQUEST, format!("config: {e}")),
-        },
-        Some(v) => match AnalysisConfig::from_json_str(&v.to_string()) {
-            Ok(c) => Some(c),
-            Err(e) => return json_error(StatusCode::BAD_REQUEST, format!("config: {e}")),
-        },
-    };
-    let lookback = match b.lookback {
-        Some(l) => match parse_positive_duration(&l) {
-            Ok(d) => Some(d),
-            Err(_) => {
-                return json_error(
-                    StatusCode::BAD_REQUEST,
-                    format!("lookback `{l}` is not a duration (e.g. 10m)"),
-                );
-            }
-        },
-        None => None,
-    };
+        Some(serde_json::Value::String(s)) => Some(AnalysisConfig::from_str_auto(&s)),
+        Some(v) => Some(AnalysisConfig::from_json_value(&v)),
+    }
+    .transpose()
+    .map_err(JudgeError::Config)?;
+    let lookback = b
+        .lookback
+        .map(|l| duration_field(&l, "lookback"))
+        .transpose()?;
     let req = JudgeRequest {
         template: b.template,
         config,
@@ -470,17 +492,13 @@ async fn analyze(AxState(state): AxState<Arc<State>>, headers: HeaderMap, body: 
         lookback,
         credential: bearer(&headers),
     };
-    match judge(&state, "http-analyze", req).await {
-        Ok(j) => {
-            let mut doc = serde_json::to_value(&j.report).unwrap_or_else(|_| json!({}));
-            if let Some(obj) = doc.as_object_mut() {
-                obj.insert("start".into(), json!(j.start));
-                obj.insert("end".into(), json!(j.end));
-            }
-            axum::Json(doc).into_response()
-        }
-        Err(e) => json_error(judge_status(&e), e.to_string()),
+    let j = judge(&state, "http-analyze", req).await?;
+    let mut doc = serde_json::to_value(&j.report).unwrap_or_else(|_| json!({}));
+    if let Some(obj) = doc.as_object_mut() {
+        obj.insert("start".into(), json!(j.start));
+        obj.insert("end".into(), json!(j.end));
     }
+    Ok(axum::Json(doc).into_response())
 }
 
 async fn live() -> Response {

@@ -7,11 +7,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::analysis::fetch::fetch_series;
-use crate::analysis::resolve_window;
-use crate::analysis::{AnalysisConfig, AnalysisReport, SeriesSet, evaluate};
-use crate::duration::parse_time;
-use crate::source::catalog::Origin;
-use crate::source::prometheus::PrometheusSource;
+use crate::analysis::window::WindowError;
+use crate::analysis::{AnalysisConfig, AnalysisError, AnalysisReport, ConfigError, SeriesSet};
+use crate::analysis::{FetchError, evaluate, resolve_window};
+use crate::duration::{TimeError, parse_time};
+use crate::source::catalog::{Origin, SourceChoiceError};
+use crate::source::prometheus::{PrometheusError, PrometheusSource};
+use crate::stats::Verdict;
 
 use super::State;
 use super::config::{Caller, ServeConfig};
@@ -47,28 +49,164 @@ pub struct Judged {
     pub end: i64,
 }
 
-/// Why a door could not answer with a verdict. Doors map these to HTTP and gRPC codes.
+/// What kind of answer a door gives for a [`JudgeError`]: each door maps a kind to its own
+/// code (HTTP status, gRPC status, Prometheus `errorType`), so the mapping lives in one match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JudgeErrorKind {
+    /// The request or config is wrong (HTTP 400, gRPC InvalidArgument).
+    Invalid,
+    /// The template does not exist (HTTP 404, gRPC NotFound).
+    NotFound,
+    /// Prometheus is down or failing (HTTP 503, gRPC Unavailable).
+    Unavailable,
+    /// Out of time (HTTP 504, gRPC DeadlineExceeded).
+    Timeout,
+    /// No or unknown token (HTTP 401, gRPC Unauthenticated).
+    Unauthenticated,
+    /// A known caller asked for something it may not use (HTTP 403, gRPC PermissionDenied).
+    PermissionDenied,
+    /// A bug: the engine's task ended without an answer (HTTP 500, gRPC Internal).
+    Internal,
+}
+
+/// Why a door could not answer with a verdict. [`JudgeError::kind`] says which code it gets.
 #[derive(Debug, thiserror::Error)]
 pub enum JudgeError {
-    /// Bad config, window, variables or body (HTTP 400, gRPC InvalidArgument).
+    /// An inline config that does not parse or validate.
+    #[error("config: {0}")]
+    Config(#[source] ConfigError),
+    /// Both a template name and an inline config.
+    #[error("give either `template` or `config`, not both")]
+    TemplateAndConfig,
+    /// Neither a template name nor an inline config.
+    #[error("no analysis named: give `template` (a name from the server config) or `config`")]
+    NoAnalysis,
+    /// A client's config names a file, which would be read from the server's disk.
+    #[error(
+        "metric `{metric}` {arm}: `file: {}` is not accepted in a request's config (it would \
+         be read from the server's disk); send `values` inline or name a template from the \
+         server config",
+        path.display()
+    )]
+    FileSource {
+        /// Metric name.
+        metric: String,
+        /// Arm (and series) naming the file.
+        arm: String,
+        /// The path as written.
+        path: std::path::PathBuf,
+    },
+    /// A request field is malformed (lookback, start, end, variables).
+    #[error("{field} `{value}` is not {expected}")]
+    Field {
+        /// Which field.
+        field: &'static str,
+        /// What was sent.
+        value: String,
+        /// What it should be.
+        expected: &'static str,
+    },
+    /// The window cannot be resolved or is inverted.
     #[error("{0}")]
-    Invalid(String),
-    /// Unknown template (HTTP 404, gRPC NotFound).
+    Window(#[source] WindowProblem),
+    /// The config asks for a data source it may not use.
+    #[error(transparent)]
+    SourceChoice(#[from] SourceChoiceError),
+    /// The chosen Prometheus cannot be set up (bad address, TLS files, ...).
+    #[error(transparent)]
+    PrometheusConfig(#[from] PrometheusError),
+    /// Fetching from Prometheus failed.
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    /// Inline values or files could not be loaded.
+    #[error("{}{}", .0, local_hint(.0))]
+    Local(#[source] AnalysisError),
+    /// Unknown template.
     #[error("unknown template `{0}`")]
     UnknownTemplate(String),
-    /// Prometheus down or failing (HTTP 503, gRPC Unavailable).
-    #[error("{0}")]
-    Unavailable(String),
-    /// The analysis ran out of time (HTTP 504, gRPC DeadlineExceeded).
+    /// The engine's task ended without an answer (a panic: a bug).
+    #[error("internal error while judging: {0}")]
+    Engine(#[source] tokio::task::JoinError),
+    /// The analysis ran out of time.
     #[error("analysis did not finish within {0:?}")]
     Timeout(Duration),
-    /// No token, or one the service does not know (HTTP 401, gRPC Unauthenticated).
+    /// No token, or one the service does not know.
     #[error("{0}")]
-    Unauthenticated(String),
-    /// A known caller asked for a template or source it may not use (HTTP 403, gRPC
-    /// PermissionDenied).
-    #[error("{0}")]
-    PermissionDenied(String),
+    Unauthenticated(&'static str),
+    /// A known caller asked for a template or source it may not use.
+    #[error("caller `{caller}` {refused}")]
+    PermissionDenied {
+        /// The caller's name from the config.
+        caller: String,
+        /// What it may not do (`may not use template `x``, ...).
+        refused: String,
+    },
+}
+
+/// Why a window is unusable: the resolver's error, or the server's own checks.
+#[derive(Debug, thiserror::Error)]
+pub enum WindowProblem {
+    /// `window.until` of the template is not a time.
+    #[error("window.until: {0}")]
+    Until(#[source] TimeError),
+    /// The template's `window:` block cannot be resolved.
+    #[error(transparent)]
+    Resolve(#[from] WindowError),
+    /// Start after end.
+    #[error("window start {start} is after end {end}")]
+    Inverted {
+        /// Start (Unix seconds).
+        start: i64,
+        /// End (Unix seconds).
+        end: i64,
+    },
+}
+
+/// Said after a data-source failure of a template without Prometheus: where to look.
+fn local_hint(e: &AnalysisError) -> &'static str {
+    if e.is_data_source() {
+        " (no `prometheus:` block in the server config)"
+    } else {
+        ""
+    }
+}
+
+impl JudgeError {
+    /// Which kind of answer this error gets at every door.
+    pub fn kind(&self) -> JudgeErrorKind {
+        match self {
+            JudgeError::Config(_)
+            | JudgeError::TemplateAndConfig
+            | JudgeError::NoAnalysis
+            | JudgeError::FileSource { .. }
+            | JudgeError::Field { .. }
+            | JudgeError::Window(_)
+            | JudgeError::SourceChoice(_)
+            | JudgeError::PrometheusConfig(_) => JudgeErrorKind::Invalid,
+            // Timeouts, unreachable servers and answers that are no use (API errors, garbage,
+            // no-data shapes) are the server's health; template, window and shape problems
+            // are the request's.
+            JudgeError::Fetch(e) if e.is_config() && !e.is_timeout() && !e.is_unavailable() => {
+                JudgeErrorKind::Invalid
+            }
+            JudgeError::Fetch(_) => JudgeErrorKind::Unavailable,
+            JudgeError::Local(e) if e.is_data_source() => JudgeErrorKind::Unavailable,
+            JudgeError::Local(_) => JudgeErrorKind::Invalid,
+            JudgeError::UnknownTemplate(_) => JudgeErrorKind::NotFound,
+            JudgeError::Timeout(_) => JudgeErrorKind::Timeout,
+            JudgeError::Unauthenticated(_) => JudgeErrorKind::Unauthenticated,
+            JudgeError::PermissionDenied { .. } => JudgeErrorKind::PermissionDenied,
+            JudgeError::Engine(_) => JudgeErrorKind::Internal,
+        }
+    }
+
+    /// True when Prometheus failed or was too slow (counted in `/metrics`).
+    pub fn is_prometheus_failure(&self) -> bool {
+        matches!(
+            self.kind(),
+            JudgeErrorKind::Unavailable | JudgeErrorKind::Timeout
+        )
+    }
 }
 
 /// Checks the presented token against the config's callers; `Ok(None)` when the service
@@ -81,13 +219,13 @@ pub fn authenticate(
         return Ok(None);
     }
     let token = credential.filter(|t| !t.is_empty()).ok_or_else(|| {
-        JudgeError::Unauthenticated(
-            "a bearer token is required (Authorization: Bearer TOKEN)".to_string(),
-        )
+        JudgeError::Unauthenticated("a bearer token is required (Authorization: Bearer TOKEN)")
     })?;
     cfg.caller(token)
         .map(Some)
-        .ok_or_else(|| JudgeError::Unauthenticated("the bearer token is not recognised".into()))
+        .ok_or(JudgeError::Unauthenticated(
+            "the bearer token is not recognised",
+        ))
 }
 
 /// The token in an `Authorization` header value: `Bearer TOKEN`, or the password of
@@ -144,21 +282,34 @@ pub async fn judge(
     req: JudgeRequest,
 ) -> Result<Judged, JudgeError> {
     let cfg = state.config();
+    let result = within_budget(state, door, run(&cfg, req), |j| j.report.verdict).await;
+    if let Err(e) = &result
+        && e.is_prometheus_failure()
+    {
+        state.metrics.prometheus_error();
+    }
+    result
+}
+
+/// Runs `work` as one analysis of `door`: counted in flight, bounded by the configured
+/// `analysis_timeout`, and recorded in `/metrics` with its verdict (`verdict` reads it from
+/// the result). Every door's work goes through here, so no door escapes the budget.
+pub async fn within_budget<T>(
+    state: &Arc<State>,
+    door: &'static str,
+    work: impl Future<Output = Result<T, JudgeError>>,
+    verdict: impl Fn(&T) -> Verdict,
+) -> Result<T, JudgeError> {
+    let budget = state.config().settings.analysis_timeout;
     let started = Instant::now();
     let _in_flight = state.metrics.in_flight_guard();
-    let budget = cfg.settings.analysis_timeout;
-    let result = match tokio::time::timeout(budget, run(&cfg, req)).await {
+    let result = match tokio::time::timeout(budget, work).await {
         Ok(r) => r,
         Err(_) => Err(JudgeError::Timeout(budget)),
     };
-    state.metrics.observe(
-        door,
-        result.as_ref().map(|j| j.report.verdict),
-        started.elapsed(),
-    );
-    if let Err(JudgeError::Unavailable(_) | JudgeError::Timeout(_)) = &result {
-        state.metrics.prometheus_error();
-    }
+    state
+        .metrics
+        .observe(door, result.as_ref().map(&verdict), started.elapsed());
     result
 }
 
@@ -169,17 +320,19 @@ async fn run(cfg: &ServeConfig, mut req: JudgeRequest) -> Result<Judged, JudgeEr
     {
         match &req.template {
             Some(t) if !allowed.contains(t) => {
-                return Err(JudgeError::PermissionDenied(format!(
-                    "caller `{}` may not use template `{t}`",
-                    c.name
-                )));
+                return Err(JudgeError::PermissionDenied {
+                    caller: c.name.clone(),
+                    refused: format!("may not use template `{t}`"),
+                });
             }
             None => {
-                return Err(JudgeError::PermissionDenied(format!(
-                    "caller `{}` may only name templates ({}), not send a config",
-                    c.name,
-                    allowed.iter().cloned().collect::<Vec<_>>().join(", ")
-                )));
+                return Err(JudgeError::PermissionDenied {
+                    caller: c.name.clone(),
+                    refused: format!(
+                        "may only name templates ({}), not send a config",
+                        allowed.iter().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                });
             }
             _ => {}
         }
@@ -190,11 +343,7 @@ async fn run(cfg: &ServeConfig, mut req: JudgeRequest) -> Result<Judged, JudgeEr
         Origin::Tenant
     };
     let config = match (&req.template, req.config.take()) {
-        (Some(_), Some(_)) => {
-            return Err(JudgeError::Invalid(
-                "give either `template` or `config`, not both".into(),
-            ));
-        }
+        (Some(_), Some(_)) => return Err(JudgeError::TemplateAndConfig),
         (Some(name), None) => cfg
             .templates
             .get(name)
@@ -202,48 +351,37 @@ async fn run(cfg: &ServeConfig, mut req: JudgeRequest) -> Result<Judged, JudgeEr
             .ok_or_else(|| JudgeError::UnknownTemplate(name.clone()))?,
         (None, Some(c)) => {
             // A client's config must not make the server read its own disk.
-            if let Some(f) = crate::analysis::file_sources(&c).first() {
-                return Err(JudgeError::Invalid(format!(
-                    "metric `{}` {}: `file: {}` is not accepted in a request's config (it \
-                     would be read from the server's disk); send `values` inline or name a \
-                     template from the server config",
-                    f.metric,
-                    f.arm,
-                    f.path.display()
-                )));
+            if let Some(f) = crate::analysis::file_sources(&c).into_iter().next() {
+                return Err(JudgeError::FileSource {
+                    metric: f.metric.to_string(),
+                    arm: f.arm,
+                    path: f.path.to_path_buf(),
+                });
             }
             c
         }
-        (None, None) => {
-            return Err(JudgeError::Invalid(
-                "no analysis named: give `template` (a name from the server config) or `config`"
-                    .into(),
-            ));
-        }
+        (None, None) => return Err(JudgeError::NoAnalysis),
     };
     let (start, end) = window(&config, &req, cfg.settings.lookback)?;
     let needs_source =
         config.has_queries() || config.source.is_some() || config.prometheus.is_some();
     let chosen = if needs_source {
-        let (name, c) = cfg
-            .catalog
-            .choose(
-                config.source.as_deref(),
-                config.prometheus.as_ref(),
-                origin,
-                None,
-            )
-            .map_err(|e| JudgeError::Invalid(e.to_string()))?;
+        let (name, c) = cfg.catalog.choose(
+            config.source.as_deref(),
+            config.prometheus.as_ref(),
+            origin,
+            None,
+        )?;
         if let (Some(c), Some(allowed), Some(n)) = (
             &caller,
             caller.as_ref().and_then(|c| c.sources.as_ref()),
             name.as_ref(),
         ) && !allowed.contains(n)
         {
-            return Err(JudgeError::PermissionDenied(format!(
-                "caller `{}` may not use data source `{n}`",
-                c.name
-            )));
+            return Err(JudgeError::PermissionDenied {
+                caller: c.name.clone(),
+                refused: format!("may not use data source `{n}`"),
+            });
         }
         Some(c)
     } else {
@@ -254,20 +392,8 @@ async fn run(cfg: &ServeConfig, mut req: JudgeRequest) -> Result<Judged, JudgeEr
     }
     let series = match chosen {
         Some(c) if config.has_queries() => {
-            let source =
-                PrometheusSource::new(&c).map_err(|e| JudgeError::Invalid(e.to_string()))?;
-            fetch_series(&config, &source, start, end, &req.vars)
-                .await
-                .map_err(|e| {
-                    if e.is_timeout() || e.is_unavailable() {
-                        JudgeError::Unavailable(e.to_string())
-                    } else if e.is_config() {
-                        JudgeError::Invalid(e.to_string())
-                    } else {
-                        // API errors, garbage, no-data shapes: the server answered but not usefully.
-                        JudgeError::Unavailable(e.to_string())
-                    }
-                })?
+            let source = PrometheusSource::new(&c)?;
+            fetch_series(&config, &source, start, end, &req.vars).await?
         }
         _ => load_local(&config)?,
     };
@@ -287,7 +413,7 @@ fn window(
     let end = match (req.end, config.window.until.as_deref()) {
         (Some(e), _) => e,
         (None, Some(t)) => {
-            parse_time(t, now).map_err(|e| JudgeError::Invalid(format!("window.until: {e}")))?
+            parse_time(t, now).map_err(|e| JudgeError::Window(WindowProblem::Until(e)))?
         }
         (None, None) => now,
     };
@@ -302,25 +428,17 @@ fn window(
                 Some(end.saturating_sub(secs(server_lookback))),
                 now,
             )
-            .map_err(|e| JudgeError::Invalid(e.to_string()))?;
+            .map_err(|e| JudgeError::Window(e.into()))?;
             s
         }
     };
     if start > end {
-        return Err(JudgeError::Invalid(format!(
-            "window start {start} is after end {end}"
-        )));
+        return Err(JudgeError::Window(WindowProblem::Inverted { start, end }));
     }
     Ok((start, end))
 }
 
 /// Without a Prometheus block only inline values and files can be judged.
 fn load_local(config: &AnalysisConfig) -> Result<SeriesSet, JudgeError> {
-    crate::analysis::load_series(config, std::path::Path::new(".")).map_err(|e| {
-        if e.is_data_source() {
-            JudgeError::Unavailable(format!("{e} (no `prometheus:` block in the server config)"))
-        } else {
-            JudgeError::Invalid(e.to_string())
-        }
-    })
+    crate::analysis::load_series(config, std::path::Path::new(".")).map_err(JudgeError::Local)
 }

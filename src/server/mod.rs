@@ -13,7 +13,6 @@ pub mod metrics;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -25,23 +24,6 @@ const MAX_REMEMBERED_STARTS: usize = 10_000;
 
 /// Longest a readiness check waits for Prometheus.
 const READINESS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
-
-/// `canary-judge serve` flags; each also reads an environment variable.
-#[derive(Debug, Clone, clap::Args)]
-pub struct ServeArgs {
-    /// Config file: server settings, `prometheus:` and `templates:` (see examples/serve.yaml).
-    #[arg(long, env = "CANARY_JUDGE_CONFIG")]
-    pub config: PathBuf,
-    /// HTTP listen address HOST:PORT (overrides `server.http_addr`).
-    #[arg(long, env = "CANARY_JUDGE_HTTP_ADDR")]
-    pub http_addr: Option<String>,
-    /// gRPC listen address HOST:PORT (overrides `server.grpc_addr`).
-    #[arg(long, env = "CANARY_JUDGE_GRPC_ADDR")]
-    pub grpc_addr: Option<String>,
-    /// Prometheus base URL (overrides `prometheus.address`).
-    #[arg(long, env = "CANARY_JUDGE_PROMETHEUS_URL")]
-    pub prometheus_url: Option<String>,
-}
 
 /// Shared by every door: the current config (swapped whole on reload), metrics, the
 /// shutdown flag and the remembered webhook analysis starts.
@@ -161,36 +143,10 @@ pub enum ServeError {
     },
 }
 
-/// Runs the service until SIGTERM/SIGINT; 0 after a clean drain.
-pub fn main(args: ServeArgs) -> ExitCode {
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot start the async runtime");
-            return ExitCode::from(2);
-        }
-    };
-    match rt.block_on(run(args)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            crate::stdio::print_error(&format!("error: {e}\n"));
-            tracing::error!(error = %e, "serve failed");
-            ExitCode::from(2)
-        }
-    }
-}
-
-/// The service itself (public so tests can run it in-process).
-pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
-    let overrides = Overrides {
-        http_addr: args.http_addr.clone(),
-        grpc_addr: args.grpc_addr.clone(),
-        prometheus_url: args.prometheus_url.clone(),
-    };
-    let cfg = ServeConfig::load(&args.config, &overrides)?;
+/// The service: loads `config_path` with the flag overrides and serves until SIGTERM/SIGINT
+/// (`Ok` after a clean drain). The command line's adapter is `cli::serve`.
+pub async fn run(config_path: PathBuf, overrides: Overrides) -> Result<(), ServeError> {
+    let cfg = ServeConfig::load(&config_path, &overrides)?;
     let settings = cfg.settings.clone();
     let state = Arc::new(State::new(cfg));
 
@@ -291,7 +247,7 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     let mut int = signal(tokio::signal::unix::SignalKind::interrupt())?;
     loop {
         tokio::select! {
-            _ = hup.recv() => reload(&state, &args.config, &overrides),
+            _ = hup.recv() => reload(&state, &config_path, &overrides),
             _ = term.recv() => break,
             _ = int.recv() => break,
         }

@@ -9,10 +9,13 @@
 pub mod counts;
 pub mod mann_whitney;
 pub mod msprt;
+pub mod nan;
 pub mod quantile;
 pub mod special;
 pub mod threshold;
 pub mod welch;
+
+pub use nan::NanStrategy;
 
 use serde::{Deserialize, Serialize};
 

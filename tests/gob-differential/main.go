@@ -176,6 +176,31 @@ func toInt(u uint64) int64 {
 // scanDefs reads whole messages from b: every definition (negative id) is decoded and
 // added to types; it stops at the first message whose id is a value id and returns that
 // id, or -1 when the bytes end or a message cannot be read.
+// decodeDefinition decodes a type definition's payload (what follows its negative id) with
+// gob itself, re-framed as a value of the bootstrap type wireType (16).
+func decodeDefinition(payload []byte) (wireType, bool) {
+	body := append([]byte{0x20}, payload...)
+	var framed bytes.Buffer
+	framed.WriteByte(byte(len(body)))
+	if len(body) >= 0x80 {
+		framed.Reset()
+		var lb [9]byte
+		binary.BigEndian.PutUint64(lb[1:], uint64(len(body)))
+		i := 1
+		for lb[i] == 0 {
+			i++
+		}
+		framed.WriteByte(byte(-int8(9 - i)))
+		framed.Write(lb[i:])
+	}
+	framed.Write(body)
+	var wt wireType
+	if err := gob.NewDecoder(&framed).Decode(&wt); err != nil {
+		return wt, false
+	}
+	return wt, true
+}
+
 func scanDefs(b []byte, types map[int32]*wireType, stopAtValue bool) int64 {
 	for len(b) > 0 {
 		n, w, ok := readUint(b)
@@ -198,24 +223,8 @@ func scanDefs(b []byte, types map[int32]*wireType, stopAtValue bool) int64 {
 		if id < -math.MaxInt32 {
 			return -1
 		}
-		// Re-frame the definition's payload as a value of bootstrap type wireType (16).
-		body := append([]byte{0x20}, msg[iw:]...)
-		var framed bytes.Buffer
-		framed.WriteByte(byte(len(body)))
-		if len(body) >= 0x80 {
-			framed.Reset()
-			var lb [9]byte
-			binary.BigEndian.PutUint64(lb[1:], uint64(len(body)))
-			i := 1
-			for lb[i] == 0 {
-				i++
-			}
-			framed.WriteByte(byte(-int8(9 - i)))
-			framed.Write(lb[i:])
-		}
-		framed.Write(body)
-		var wt wireType
-		if err := gob.NewDecoder(&framed).Decode(&wt); err != nil {
+		wt, ok := decodeDefinition(msg[iw:])
+		if !ok {
 			return -1
 		}
 		if _, dup := types[int32(-id)]; !dup {
@@ -223,6 +232,31 @@ func scanDefs(b []byte, types map[int32]*wireType, stopAtValue bool) int64 {
 		}
 	}
 	return -1
+}
+
+// definitionsOnly reports whether b is one or more complete messages that are all type
+// definitions gob itself can decode (so a stream ending there still waits for its value).
+func definitionsOnly(b []byte) bool {
+	if len(b) == 0 || !framesComplete(b) {
+		return false
+	}
+	for len(b) > 0 {
+		n, w, _ := readUint(b)
+		msg := b[w : w+int(n)]
+		b = b[w+int(n):]
+		u, iw, ok := readUint(msg)
+		if !ok || n == 0 {
+			return false
+		}
+		id := toInt(u)
+		if id >= 0 || id < -math.MaxInt32 {
+			return false
+		}
+		if _, ok := decodeDefinition(msg[iw:]); !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // framesComplete reports whether b is a whole number of complete messages.
@@ -484,22 +518,63 @@ func (b *builder) dump(w *strings.Builder, v reflect.Value, id int32) {
 			}
 			done[f.Name] = true
 			fv := v.FieldByName(f.Name)
+			name := hex.EncodeToString([]byte(lossy([]byte(f.Name))))
 			if !isIdent(f.Name) || !fv.IsValid() {
 				sep()
-				w.WriteString(hex.EncodeToString([]byte(f.Name)) + "=?")
+				w.WriteString(name + "=?")
 				continue
 			}
 			if fv.IsZero() {
+				// A zero Go value proves a zero wire value only when Go's type holds
+				// everything the wire type can carry.
+				if b.hidden(f.Id, map[int32]bool{}) {
+					sep()
+					w.WriteString(name + "=?")
+				}
 				continue
 			}
 			sep()
-			w.WriteString(hex.EncodeToString([]byte(f.Name)) + "=")
+			w.WriteString(name + "=")
 			b.dump(w, fv, f.Id)
 		}
 		w.WriteString("}")
 	default:
 		w.WriteString("?")
 	}
+}
+
+// hidden reports whether values of wire type id can carry data that the Go type built for
+// it cannot hold: a struct field whose name Go cannot use or that is used twice, at any
+// depth, or a recursive type (unrolled only maxUnroll levels).
+func (b *builder) hidden(id int32, seen map[int32]bool) bool {
+	if seen[id] {
+		return true
+	}
+	seen[id] = true
+	defer delete(seen, id)
+	wt := b.types[id]
+	if wt == nil {
+		return false
+	}
+	switch {
+	case wt.StructT != nil:
+		names := map[string]int{}
+		for _, f := range wt.StructT.Field {
+			names[f.Name]++
+		}
+		for _, f := range wt.StructT.Field {
+			if !isIdent(f.Name) || names[f.Name] > 1 || b.hidden(f.Id, seen) {
+				return true
+			}
+		}
+	case wt.ArrayT != nil:
+		return b.hidden(wt.ArrayT.Elem, seen)
+	case wt.SliceT != nil:
+		return b.hidden(wt.SliceT.Elem, seen)
+	case wt.MapT != nil:
+		return b.hidden(wt.MapT.Key, seen) || b.hidden(wt.MapT.Elem, seen)
+	}
+	return false
 }
 
 func (b *builder) elemID(id int32) int32 {
@@ -559,9 +634,16 @@ func decodeStream(data []byte) (line string) {
 		// Definitions that arrived inside the value (interfaces) are learnt as gob did.
 		scanDefs(data[start:r.pos], types, false)
 		// gob reports a read past the end of a *message* as io.EOF or io.ErrUnexpectedEOF
-		// too; only a stream that ends between values (EOF with nothing read) or inside a
-		// message's framing is an end, anything else is a decode error.
-		if (err == io.EOF && r.pos > start) || (errors.Is(err, io.ErrUnexpectedEOF) && framesComplete(data[start:])) {
+		// too; only a stream that ends between values (EOF with nothing read), inside a
+		// message's framing, or after whole type definitions whose value message has not
+		// come yet (decodeTypeSequence's "require a data item message to follow") is an
+		// end, anything else is a decode error.
+		// gob reads exactly the messages it needs (the reader is an io.ByteReader, so gob
+		// does not buffer ahead): it stopped inside the input only after an error in a whole
+		// message; at the input's end, an incomplete last message means the stream ended.
+		eof := errors.Is(err, io.ErrUnexpectedEOF)
+		short := eof && ((r.pos == len(data) && !framesComplete(data[start:])) || definitionsOnly(data[start:]))
+		if !short && ((err == io.EOF && r.pos > start) || eof) {
 			out.WriteString(";err\tread past the end of a message: " + err.Error())
 			return out.String()
 		}

@@ -170,8 +170,8 @@ func (d *direction) run(stallFor func() time.Duration) {
 		case f, ok := <-frames:
 			if !ok {
 				_ = flush()
-				if uc, ok := d.dst.(*net.UnixConn); ok {
-					_ = uc.CloseWrite()
+				if hc, ok := d.dst.(halfCloser); ok {
+					_ = hc.CloseWrite()
 				}
 				return
 			}
@@ -202,6 +202,25 @@ type proxy struct {
 	host, plug       net.Conn
 	sleepStream      chan uint32
 	addr             string
+}
+
+// halfCloser is a connection that can shut its write side (a unix socket).
+type halfCloser interface{ CloseWrite() error }
+
+// prefixConn is a connection whose first bytes were already read: Read returns them first.
+type prefixConn struct {
+	net.Conn
+	r io.Reader
+}
+
+func (c *prefixConn) Read(b []byte) (int, error) { return c.r.Read(b) }
+
+// CloseWrite half-closes the underlying unix connection.
+func (c *prefixConn) CloseWrite() error {
+	if uc, ok := c.Conn.(*net.UnixConn); ok {
+		return uc.CloseWrite()
+	}
+	return nil
 }
 
 // newProxy listens on a fresh unix socket and, on the first connection, connects to the
@@ -236,10 +255,23 @@ func newProxy(dir, pluginAddr string, f faults, seed int64) (*proxy, error) {
 	ready := make(chan error, 1)
 	go func() {
 		defer l.Close()
-		host, err := l.Accept()
-		if err != nil {
-			ready <- err
-			return
+		// go-plugin's client may open a connection and close it unused before the one it
+		// talks on (seen with Reattach in v1.6.3); the plugin accepts one session, so only
+		// a connection that sends a first frame is forwarded to it.
+		var host net.Conn
+		var first frame
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				ready <- err
+				return
+			}
+			if first, err = readFrame(c); err != nil {
+				c.Close()
+				continue
+			}
+			host = &prefixConn{Conn: c, r: io.MultiReader(bytes.NewReader(first.bytes()), c)}
+			break
 		}
 		plug, err := net.Dial("unix", pluginAddr)
 		if err != nil {
@@ -545,9 +577,9 @@ func main() {
 			go func() {
 				time.Sleep(150 * time.Millisecond)
 				if side == "host->plugin" {
-					_ = s.proxy.plug.(*net.UnixConn).CloseWrite()
+					_ = s.proxy.plug.(halfCloser).CloseWrite()
 				} else {
-					_ = s.proxy.host.(*net.UnixConn).CloseWrite()
+					_ = s.proxy.host.(halfCloser).CloseWrite()
 				}
 			}()
 			workload(name, c, rand.New(rand.NewSource(seed+int64(round))), true)
