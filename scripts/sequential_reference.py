@@ -9,7 +9,8 @@ The formulas are those of docs statistics.md §3.1, §6.2(d)-(f):
     one-sided normal mixture; CS = running intersection of per-look bounds.
   * counts: Lindon-Malek Beta mixture restricted to theta > rho (constant share), grid
     mixture over r in {1.1,...,10} of per-interval binomial likelihood ratios (varying share),
-    rate-ratio bounds from the mirror-image grid processes (running min / max of roots).
+    rate-ratio bounds from the Bennett ladder-mixture processes of src/stats/ratio_cs.rs,
+    running min / max of roots over the anchored looks (every look with a fixed share).
   * quantiles: Howard & Ramdas (2022) uniform CDF band, C_alpha solved as confseq's
     EmpiricalProcessLILBound::find_optimal_C, order-statistic quantile CS, running
     intersection; histograms: slow = total - cumulative(le), count test at alpha/B.
@@ -123,8 +124,41 @@ def beta_log_e(ec, eb, rho, k):
             - ec * math.log(rho) - eb * math.log1p(-rho))
 
 
+def ladder_log_e(cells, r0, lower):
+    """Rate-ratio confidence-sequence process (issue 16, defect 2): with q = r0 pi/(r0 pi + 1 - pi),
+    S = sum(ec - e q), V = sum(e q (1 - q)), the equal-weight mixture over lambda in
+    {1.25 * 2**-k, k = 0..20} of exp(lambda * (+S or -S) - V * (e**lambda - 1 - lambda))
+    (Bennett's bound on the Bernoulli cumulant); `lower` tests H0: r <= r0 (evidence +S).
+    The upper side (H0: r >= r0) also mixes in four coarse lambdas with the Poisson-type bound."""
+    s = v = expected = 0.0
+    for ec, eb, pi in cells:
+        e = ec + eb
+        if e == 0:
+            continue
+        q = r0 * pi / (r0 * pi + 1 - pi)
+        s += ec - e * q
+        v += e * q * (1 - q)
+        expected += e * q
+    ev = s if lower else -s
+    terms = [lam * ev - v * math.expm1(lam) + v * lam for lam in (1.25 * 2.0 ** -k for k in range(21))]
+    if not lower:
+        # Upper side only: coarse lambdas with the Poisson-type bound q * (e**-lambda - 1 + lambda).
+        terms += [lam * ev - expected * (math.expm1(-lam) + lam) for lam in (2.5, 1.25, 0.625, 0.3125)]
+    return special.logsumexp(terms) - math.log(len(terms))
+
+
+def anchor_looks(n):
+    """Looks 1..8, then each next one the ceiling of 1.25 x the previous (ratio_cs::next_anchor)."""
+    out, a = set(), 1
+    while a <= n:
+        out.add(a)
+        a = a + 1 if a < 8 else max(a + 1, math.ceil(a * 1.25))
+    return out
+
+
 def counts(c, b, p):
     alpha = p["alpha"]
+    anchors = anchor_looks(len(c["events"]))
     thr = math.log(1 / alpha)
     share = p.get("share")
     k = p.get("prior_strength", 100.0)
@@ -144,13 +178,16 @@ def counts(c, b, p):
         log_e_max = max(log_e_max, log_e)
         if first_cross is None and log_e >= thr:
             first_cross = i + 1
+        # Rate-ratio bounds at the anchored looks only (every look with a fixed share).
+        if share is None and i + 1 not in anchors and i + 1 != len(c["events"]):
+            continue
         # Upper bound: smallest r0 whose H0: r >= r0 process rejects at this look.
-        f_up = lambda lr: grid_log_e(cells, math.exp(lr), False) - thr
+        f_up = lambda lr: ladder_log_e(cells, math.exp(lr), False) - thr
         if f_up(math.log(R_MAX)) >= 0:
             root = R_MIN if f_up(math.log(R_MIN)) >= 0 else math.exp(
                 optimize.brentq(f_up, math.log(R_MIN), math.log(R_MAX), xtol=1e-14, rtol=1e-15))
             r_u = min(r_u, root)
-        f_lo = lambda lr: grid_log_e(cells, math.exp(lr), True) - thr
+        f_lo = lambda lr: ladder_log_e(cells, math.exp(lr), True) - thr
         if f_lo(math.log(R_MIN)) >= 0:
             root = R_MAX if f_lo(math.log(R_MAX)) >= 0 else math.exp(
                 optimize.brentq(f_lo, math.log(R_MIN), math.log(R_MAX), xtol=1e-14, rtol=1e-15))

@@ -542,3 +542,146 @@ fn defect3_floor_false_pass_at_the_floor_rate() {
     );
     assert!(rate <= 0.05 + 2.0 * se);
 }
+
+// ---------------------------------------------------------------------------------------
+// Defect 2: the rate-ratio interval narrows like 1/√events, with no ×/÷ 1.049 floor.
+// ---------------------------------------------------------------------------------------
+
+/// Equal error rates in both arms at 10⁹ requests per interval (10⁻³ errors: 10⁶ events per
+/// arm and interval), the reproduction.
+fn high_traffic_equal(intervals: usize) -> CountSeries {
+    flat(1e6, 1e9, intervals)
+}
+
+#[test]
+fn defect2_interval_narrows_below_the_old_grid_floor() {
+    // Before: [0.953, 1.049] however many requests arrived, so margins 0.04 and 0.02 never
+    // passed.
+    let s = high_traffic_equal(10);
+    let d = counts::compare(&s, &s, &CountParams::default()).expect("valid");
+    let (lo, hi) = (d.ci_low.expect("lower"), d.ci_high.expect("upper"));
+    assert!(lo > 0.995 && hi < 1.005, "[{lo}, {hi}]");
+    for margin in [0.04, 0.02] {
+        let p = CountParams {
+            margin,
+            ..CountParams::default()
+        };
+        let d = counts::compare(&s, &s, &p).expect("valid");
+        assert_eq!(d.verdict, Verdict::Pass, "margin {margin}: {}", d.reason);
+        assert!(d.reason.contains("rule: rate ratio"), "{}", d.reason);
+    }
+    // A 2 % margin passes at the first look already at 10⁹ requests.
+    let one = high_traffic_equal(1);
+    let p = CountParams {
+        margin: 0.02,
+        ..CountParams::default()
+    };
+    assert_eq!(
+        counts::compare(&one, &one, &p).expect("valid").verdict,
+        Verdict::Pass
+    );
+}
+
+#[test]
+fn defect2_width_scales_like_one_over_root_events() {
+    // 100× the events: 10× narrower (within the ladder's factor-√2 resolution).
+    let width = |events: f64| {
+        let s = flat(events, 1e9, 10);
+        let d = counts::compare(&s, &s, &CountParams::default()).expect("valid");
+        (d.ci_high.expect("upper") / d.ci_low.expect("lower")).ln()
+    };
+    let (a, b, c) = (width(1e3), width(1e5), width(1e7));
+    assert!((7.0..14.0).contains(&(a / b)), "{a} {b} {c}");
+    assert!((7.0..14.0).contains(&(b / c)), "{a} {b} {c}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+    #[test]
+    fn defect2_width_bounded_by_the_events_seen(
+        rate_exp in -5.0f64..-2.0,
+        share in 0.02f64..0.5,
+        n in 1usize..40,
+        seed in any::<u64>(),
+    ) {
+        // Equal rates at 10⁹ requests per interval: the interval's log-width is at most
+        // 3·√(2·ln(25/α)/V) (V = Σ e·π(1 − π), the binomial information at r = 1), far below
+        // the old floor's 2·ln 1.049 = 0.096 once V is large. (The running intersection need
+        // not hold the current estimate: an earlier look may already have excluded it.)
+        let mut g = Mix(seed);
+        let total = 1e9;
+        let rate = 10f64.powf(rate_exp);
+        let (nc, nb) = (total * share, total * (1.0 - share));
+        let c = CountSeries {
+            events: (0..n).map(|_| g.poisson(rate * nc)).collect(),
+            traffic: vec![nc; n],
+        };
+        let b = CountSeries {
+            events: (0..n).map(|_| g.poisson(rate * nb)).collect(),
+            traffic: vec![nb; n],
+        };
+        let p = CountParams::default();
+        let d = counts::compare(&c, &b, &p).expect("valid");
+        let events: f64 = c.events.iter().chain(&b.events).sum();
+        let v = events * share * (1.0 - share);
+        let (lo, hi) = (d.ci_low.expect("lower"), d.ci_high.expect("upper"));
+        let bound = 3.0 * (2.0 * (25.0 / p.alpha).ln() / v).sqrt();
+        prop_assert!(lo <= hi && (hi / lo).ln() <= bound, "[{}, {}] bound {}", lo, hi, bound);
+    }
+}
+
+/// How often a canary whose error rate is exactly 1 + margin times the baseline's passes at
+/// some look (must be ≤ α), and how soon an equal-rate canary passes, at margin 0.02 and
+/// 10⁷ requests per arm and interval (10⁻³ errors: 10⁴ per arm), 30 looks, every look judged
+/// on its prefix, 2000 rollouts each.
+#[test]
+#[ignore = "Monte-Carlo, a few seconds in release mode"]
+fn defect2_two_percent_margin_false_pass_and_time_to_pass() {
+    let p = CountParams {
+        margin: 0.02,
+        ..CountParams::default()
+    };
+    let (looks, traffic, rate, rollouts) = (30, 1e7, 1e-3, 2000);
+    let mut g = Mix(2);
+    let first_pass = |g: &mut Mix, ratio: f64| {
+        let c = CountSeries {
+            events: (0..looks)
+                .map(|_| g.poisson(rate * ratio * traffic))
+                .collect(),
+            traffic: vec![traffic; looks],
+        };
+        let b = CountSeries {
+            events: (0..looks).map(|_| g.poisson(rate * traffic)).collect(),
+            traffic: vec![traffic; looks],
+        };
+        (1..=looks).find(|&k| {
+            let cut = |s: &CountSeries| CountSeries {
+                events: s.events[..k].to_vec(),
+                traffic: s.traffic[..k].to_vec(),
+            };
+            counts::compare(&cut(&c), &cut(&b), &p)
+                .expect("valid")
+                .verdict
+                == Verdict::Pass
+        })
+    };
+    let false_passes = (0..rollouts)
+        .filter(|_| first_pass(&mut g, 1.0 + p.margin).is_some())
+        .count();
+    let mut times: Vec<usize> = (0..rollouts)
+        .map(|_| first_pass(&mut g, 1.0).unwrap_or(looks + 1))
+        .collect();
+    times.sort_unstable();
+    let rate_fp = false_passes as f64 / rollouts as f64;
+    let se = (p.alpha * (1.0 - p.alpha) / rollouts as f64).sqrt();
+    let passed = times.iter().filter(|&&t| t <= looks).count();
+    println!(
+        "margin 0.02, 1e7 requests/interval, rate 1e-3: false pass at r = 1.02: {:.2}% ± {:.2}; equal rates: {:.1}% pass within {looks} looks, median first pass look {}",
+        100.0 * rate_fp,
+        100.0 * se,
+        100.0 * passed as f64 / rollouts as f64,
+        times[rollouts / 2]
+    );
+    assert!(rate_fp <= p.alpha + 2.0 * se);
+    assert!(passed as f64 >= 0.9 * rollouts as f64);
+}

@@ -10,6 +10,7 @@ pub mod counts;
 pub mod mann_whitney;
 pub mod msprt;
 pub mod quantile;
+pub mod ratio_cs;
 pub mod special;
 pub mod threshold;
 pub mod welch;
