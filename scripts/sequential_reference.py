@@ -65,6 +65,9 @@ def msprt(x, y, p):
     burn = max(p["burn_in"], 2)
     tau = p.get("tau") or default_tau(x[:burn], y[:burn], margin)
     log_e, log_e_max, lo, hi = 0.0, 0.0, -math.inf, math.inf
+    # Fail rule (issue 16, defect 5): harm beyond fail_margin * |baseline mean over the burn-in|
+    # shown by the running confidence-sequence bounds.
+    fail_band = p.get("fail_margin", margin) * abs(float(np.mean(y[:burn])))
     first_fail = None
     for t in range(burn, len(x) + 1):
         xs, ys = np.array(x[:t]), np.array(y[:t])
@@ -79,9 +82,11 @@ def msprt(x, y, p):
             rad = one_sided_radius(info, tau, alpha)
         log_e = le
         log_e_max = max(log_e_max, le)
-        if first_fail is None and le >= math.log(1 / alpha):
-            first_fail = t
         lo, hi = max(lo, d - rad), min(hi, d + rad)
+        shown = {"increase": lo > fail_band, "decrease": hi < -fail_band,
+                 "either": lo > fail_band or hi < -fail_band}[harm]
+        if first_fail is None and shown:
+            first_fail = t
     mean_b = float(np.mean(y))
     margin_abs = margin * abs(mean_b)
     if first_fail is not None:
@@ -98,12 +103,13 @@ def msprt(x, y, p):
         "effect": float(d),
         "ci_low": lo,
         "ci_high": hi,
-        "extra": {"e_max": math.exp(log_e_max), "tau": tau},
+        "extra": {"e_max": math.exp(log_e_max), "tau": tau, "fail_band": fail_band},
     }
 
 
 # ---------------------------------------------------------------- counts
 def grid_log_e(cells, r0, upper):
+    """Fail test at r0 = 1 + fail_margin (issue 16, defect 5): alternatives r0 * g against r0."""
     sums = []
     for g in GRID:
         r = r0 * g if upper else r0 / g
@@ -117,11 +123,12 @@ def grid_log_e(cells, r0, upper):
     return special.logsumexp(sums) - math.log(len(GRID))
 
 
-def beta_log_e(ec, eb, rho, k):
+def beta_log_e(ec, eb, rho, k, theta0):
+    """Beta(k rho, k (1 - rho)) prior restricted to theta > theta0, null theta0 = q(1 + fail_margin)."""
     a, b = k * rho, k * (1 - rho)
     return (special.betaln(a + ec, b + eb) - special.betaln(a, b)
-            + math.log(special.betaincc(a + ec, b + eb, rho)) - math.log(special.betaincc(a, b, rho))
-            - ec * math.log(rho) - eb * math.log1p(-rho))
+            + math.log(special.betaincc(a + ec, b + eb, theta0)) - math.log(special.betaincc(a, b, theta0))
+            - ec * math.log(theta0) - eb * math.log1p(-theta0))
 
 
 def ladder_log_e(cells, r0, lower):
@@ -159,6 +166,7 @@ def anchor_looks(n):
 def counts(c, b, p):
     alpha = p["alpha"]
     anchors = anchor_looks(len(c["events"]))
+    r_fail = 1 + p.get("fail_margin", p.get("margin", 0.2))
     thr = math.log(1 / alpha)
     share = p.get("share")
     k = p.get("prior_strength", 100.0)
@@ -172,9 +180,10 @@ def counts(c, b, p):
         pi = share if share is not None else (nc / (nc + nb) if nc + nb > 0 else 0.5)
         cells.append((ec, eb, pi))
         if share is not None:
-            log_e = beta_log_e(sum(x[0] for x in cells), sum(x[1] for x in cells), share, k)
+            theta0 = r_fail * share / (r_fail * share + 1 - share)
+            log_e = beta_log_e(sum(x[0] for x in cells), sum(x[1] for x in cells), share, k, theta0)
         else:
-            log_e = grid_log_e(cells, 1.0, True)
+            log_e = grid_log_e(cells, r_fail, True)
         log_e_max = max(log_e_max, log_e)
         if first_cross is None and log_e >= thr:
             first_cross = i + 1
@@ -261,7 +270,8 @@ def samples(x, y, p):
     t_min = max(p["min_samples"], 1)
     bc = quantile_bounds(x, p["quantiles"], t_min, C)
     bb = quantile_bounds(y, p["quantiles"], t_min, C)
-    fail = any(math.isfinite(c[0]) and math.isfinite(b[1]) and c[0] > b[1] for c, b in zip(bc, bb))
+    fm = p.get("fail_margin", p["margin"])
+    fail = any(math.isfinite(c[0]) and math.isfinite(b[1]) and c[0] > b[1] + fm * abs(b[1]) for c, b in zip(bc, bb))
     enough = len(x) >= p["min_samples"] and len(y) >= p["min_samples"]
     ok = enough and all(math.isfinite(c[1]) and math.isfinite(b[0]) and c[1] <= b[0] + p["margin"] * abs(b[0])
                         for c, b in zip(bc, bb))
@@ -283,7 +293,8 @@ def histograms(hc, hb, p):
             return {"events": [row[-1] - row[j] for row in h["intervals"]],
                     "traffic": [row[-1] for row in h["intervals"]]}
         decisions.append(counts(series(hc), series(hb),
-                                {"alpha": p["alpha"] / B, "margin": p["margin"], "min_requests": float(p["min_samples"])}))
+                                {"alpha": p["alpha"] / B, "margin": p["margin"], "min_requests": float(p["min_samples"]),
+                                 "fail_margin": p.get("fail_margin", p["margin"])}))
     verdict = ("fail" if any(d["verdict"] == "fail" for d in decisions)
                else "pass" if all(d["verdict"] == "pass" for d in decisions) else "inconclusive")
     worst = max(decisions, key=lambda d: d["ci_high"] if d["ci_high"] is not None else math.inf)

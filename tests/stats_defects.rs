@@ -685,3 +685,140 @@ fn defect2_two_percent_margin_false_pass_and_time_to_pass() {
     assert!(rate_fp <= p.alpha + 2.0 * se);
     assert!(passed as f64 >= 0.9 * rollouts as f64);
 }
+
+// ---------------------------------------------------------------------------------------
+// Defect 5: one fail rule for every method — harm must be shown beyond `fail_margin`.
+// ---------------------------------------------------------------------------------------
+
+/// The reproduction: canary +0.2 sd (mean 102 against 100, sd 10) over 2000 points,
+/// margin 0.1 (a band of ±10).
+fn small_shift(n: usize, seed: u64) -> (Vec<f64>, Vec<f64>) {
+    let mut g = Mix(seed);
+    let x = (0..n).map(|_| 102.0 + 10.0 * g.normal()).collect();
+    let y = (0..n).map(|_| 100.0 + 10.0 * g.normal()).collect();
+    (x, y)
+}
+
+#[test]
+fn defect5_a_significant_shift_inside_the_margin_does_not_fail_any_method() {
+    let (x, y) = small_shift(2000, 5);
+    // Before: msprt failed (e ≫ 1/α) while its own interval lay inside ±10, and Welch and
+    // Mann–Whitney passed. Now all three follow the same rule and agree.
+    let m = msprt::compare(&x, &y, &MsprtParams::default()).expect("valid");
+    let w = welch::compare(&x, &y, &WelchParams::default()).expect("valid");
+    let u = mann_whitney::compare(&x, &y, &MannWhitneyParams::default()).expect("valid");
+    assert!(
+        m.e_value.expect("e") > 20.0,
+        "the shift is significant: {m:?}"
+    );
+    for d in [&m, &w, &u] {
+        assert_eq!(d.verdict, Verdict::Pass, "{}: {}", d.method, d.reason);
+        assert_eq!(
+            d.extra.get("fail_band").copied().map(|b| b.round()),
+            Some(10.0)
+        );
+    }
+    // fail_margin 0: any shown harm fails, again in every method alike, and the reason says
+    // which fail margin decided.
+    let m0 = msprt::compare(
+        &x,
+        &y,
+        &MsprtParams {
+            fail_margin: Some(0.0),
+            ..MsprtParams::default()
+        },
+    )
+    .expect("valid");
+    let w0 = welch::compare(
+        &x,
+        &y,
+        &WelchParams {
+            fail_margin: Some(0.0),
+            ..WelchParams::default()
+        },
+    )
+    .expect("valid");
+    let u0 = mann_whitney::compare(
+        &x,
+        &y,
+        &MannWhitneyParams {
+            fail_margin: Some(0.0),
+            ..MannWhitneyParams::default()
+        },
+    )
+    .expect("valid");
+    for d in [&m0, &w0, &u0] {
+        assert_eq!(d.verdict, Verdict::Fail, "{}: {}", d.method, d.reason);
+        assert!(d.reason.contains("fail_margin 0"), "{}", d.reason);
+    }
+}
+
+#[test]
+fn defect5_count_test_fails_only_beyond_the_fail_margin() {
+    // A 10 % higher error rate at high traffic: shown (old rule: Fail), but inside the 20 %
+    // margin, so now Pass; a doubled error rate still fails.
+    let traffic = vec![1e6; 30];
+    let base = CountSeries {
+        events: vec![1000.0; 30],
+        traffic: traffic.clone(),
+    };
+    let slightly = CountSeries {
+        events: vec![1100.0; 30],
+        traffic: traffic.clone(),
+    };
+    let doubled = CountSeries {
+        events: vec![2000.0; 30],
+        traffic,
+    };
+    let p = CountParams::default();
+    let d = counts::compare(&slightly, &base, &p).expect("valid");
+    assert_eq!(d.verdict, Verdict::Pass, "{}", d.reason);
+    let d = counts::compare(
+        &slightly,
+        &base,
+        &CountParams {
+            fail_margin: Some(0.0),
+            ..CountParams::default()
+        },
+    )
+    .expect("valid");
+    assert_eq!(d.verdict, Verdict::Fail, "{}", d.reason);
+    let d = counts::compare(&doubled, &base, &p).expect("valid");
+    assert_eq!(d.verdict, Verdict::Fail, "{}", d.reason);
+    assert!(d.reason.contains("1 + fail_margin = 1.200"), "{}", d.reason);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+    #[test]
+    fn defect5_no_method_fails_inside_its_fail_band(
+        shift_sd in -0.5f64..1.5,
+        n in 40usize..400,
+        fail_margin in prop::option::of(0.0f64..0.2),
+        seed in any::<u64>(),
+    ) {
+        // Same data, three methods: a Fail never comes with a reported interval that lies
+        // entirely at or below the fail band, and for the fixed-sample tests its point
+        // estimate is beyond the band.
+        let mut g = Mix(seed);
+        let x: Vec<f64> = (0..n).map(|_| 100.0 + 10.0 * (shift_sd + g.normal())).collect();
+        let y: Vec<f64> = (0..n).map(|_| 100.0 + 10.0 * g.normal()).collect();
+        let decisions = [
+            msprt::compare(&x, &y, &MsprtParams { fail_margin, ..MsprtParams::default() }),
+            welch::compare(&x, &y, &WelchParams { fail_margin, ..WelchParams::default() }),
+            mann_whitney::compare(&x, &y, &MannWhitneyParams { fail_margin, ..MannWhitneyParams::default() }),
+        ];
+        for d in decisions {
+            let d = d.expect("valid");
+            let band = d.extra["fail_band"];
+            if d.verdict == Verdict::Fail {
+                if d.method != "msprt" {
+                    prop_assert!(d.effect.expect("effect") > band, "{}: {}", d.method, d.reason);
+                }
+                if let Some(hi) = d.ci_high && !d.extra.contains_key("cs_empty_look") {
+                    prop_assert!(hi > band, "{}: {}", d.method, d.reason);
+                }
+            }
+        }
+    }
+}

@@ -355,6 +355,10 @@ pub struct MetricConfig {
     /// Relative margin (copied into params).
     #[serde(default)]
     pub margin: Option<f64>,
+    /// Harm beyond this relative margin must be shown to fail (copied into params; default:
+    /// `margin`). The one fail knob of every comparative method (issue 16, defect 5).
+    #[serde(default)]
+    pub fail_margin: Option<f64>,
     /// Minimum points per arm (`burn_in` for msprt).
     #[serde(default)]
     pub min_samples: Option<usize>,
@@ -687,6 +691,9 @@ fn knob_field(method: MethodName, knob: &str) -> Option<&'static str> {
         ("margin", MannWhitney | Welch | Msprt | CountSequential | QuantileSequential) => {
             Some("margin")
         }
+        ("fail_margin", MannWhitney | Welch | Msprt | CountSequential | QuantileSequential) => {
+            Some("fail_margin")
+        }
         ("min_samples", Threshold | MannWhitney | Welch | QuantileSequential) => {
             Some("min_samples")
         }
@@ -710,7 +717,7 @@ fn validate_metric(
     at: &str,
 ) -> Result<Metric, ConfigError> {
     let mut params = m.params.clone().unwrap_or_default();
-    let knobs: [(&str, Option<serde_json::Value>); 5] = [
+    let knobs: [(&str, Option<serde_json::Value>); 6] = [
         (
             "harm",
             m.harm
@@ -718,6 +725,7 @@ fn validate_metric(
         ),
         ("alpha", m.alpha.map(serde_json::Value::from)),
         ("margin", m.margin.map(serde_json::Value::from)),
+        ("fail_margin", m.fail_margin.map(serde_json::Value::from)),
         ("min_samples", m.min_samples.map(serde_json::Value::from)),
         ("min_events", m.min_events.map(serde_json::Value::from)),
     ];

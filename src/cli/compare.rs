@@ -54,6 +54,9 @@ pub struct CompareArgs {
     /// Relative margin.
     #[arg(long)]
     margin: Option<f64>,
+    /// Harm beyond this relative margin must be shown to fail (default: --margin).
+    #[arg(long)]
+    fail_margin: Option<f64>,
     /// Direction of harm (mann-whitney, welch, msprt).
     #[arg(long, value_parser = ["increase", "decrease", "either"])]
     harm: Option<String>,
@@ -146,6 +149,7 @@ impl CompareArgs {
         put("confidence", self.confidence.map(Value::from));
         put("alpha", self.alpha.map(Value::from));
         put("margin", self.margin.map(Value::from));
+        put("fail_margin", self.fail_margin.map(Value::from));
         put("harm", self.harm.clone().map(Value::from));
         let min_samples_key = if self.method == MethodName::Msprt {
             "burn_in"

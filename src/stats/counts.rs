@@ -31,6 +31,11 @@ pub struct CountParams {
     /// Pass when the rate-ratio upper bound is below 1 + margin.
     #[serde(default = "default_margin")]
     pub margin: f64,
+    /// Fail only when a rate ratio above 1 + fail_margin is shown: the Fail e-process tests
+    /// H0: r ≤ 1 + fail_margin. `None` (the default) uses `margin` (see
+    /// [`super::fail_margin`]); 0 fails on any shown increase.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fail_margin: Option<f64>,
     /// Fixed canary traffic share ρ (Beta-mixture test); `None` uses the per-interval share.
     #[serde(default)]
     pub share: Option<f64>,
@@ -76,6 +81,7 @@ impl Default for CountParams {
         CountParams {
             alpha: default_alpha(),
             margin: default_margin(),
+            fail_margin: None,
             share: None,
             prior_strength: default_k(),
             min_events: default_min_events(),
@@ -211,21 +217,22 @@ fn log_beta_lower_cf(a: f64, b: f64, x: f64) -> f64 {
     log_front + h.ln()
 }
 
-/// One-sided Beta-mixture log e-value for a constant canary share ρ: the Lindon–Malek
-/// Beta(kρ, k(1−ρ)) prior restricted to θ > ρ (statistics.md §6.2(e)),
-/// BF = [B(a+E_c, b+E_b)·Q(a+E_c, b+E_b; ρ)] / [B(a, b)·Q(a, b; ρ)] / (ρ^{E_c}(1−ρ)^{E_b}).
-/// For every θ ≤ ρ and θ' ≥ ρ the one-event likelihood ratio has mean ≤ 1, so this is a
-/// nonnegative supermartingale under the composite null "canary not worse".
-pub(crate) fn log_beta_mixture_one_sided(ec: f64, eb: f64, rho: f64, k: f64) -> f64 {
+/// One-sided Beta-mixture log e-value for a constant canary share ρ against the canary's
+/// event share θ0 (θ0 = ρ for "rate ratio ≤ 1", q(1 + fail_margin) in general): the
+/// Lindon–Malek Beta(kρ, k(1−ρ)) prior restricted to θ > θ0 (statistics.md §6.2(e)),
+/// BF = [B(a+E_c, b+E_b)·Q(a+E_c, b+E_b; θ0)] / [B(a, b)·Q(a, b; θ0)] / (θ0^{E_c}(1−θ0)^{E_b}).
+/// For every θ ≤ θ0 and θ' ≥ θ0 the one-event likelihood ratio has mean ≤ 1, so this is a
+/// nonnegative supermartingale under the composite null "canary share ≤ θ0".
+pub(crate) fn log_beta_mixture_one_sided(ec: f64, eb: f64, rho: f64, theta0: f64, k: f64) -> f64 {
     let (a, b) = (k * rho, k * (1.0 - rho));
     use statrs::function::beta::ln_beta;
-    let mut out = ln_beta(a + ec, b + eb) - ln_beta(a, b) + log_beta_upper(a + ec, b + eb, rho)
-        - log_beta_upper(a, b, rho);
+    let mut out = ln_beta(a + ec, b + eb) - ln_beta(a, b) + log_beta_upper(a + ec, b + eb, theta0)
+        - log_beta_upper(a, b, theta0);
     if ec > 0.0 {
-        out -= ec * rho.ln();
+        out -= ec * theta0.ln();
     }
     if eb > 0.0 {
-        out -= eb * (-rho).ln_1p();
+        out -= eb * (-theta0).ln_1p();
     }
     out
 }
@@ -241,6 +248,7 @@ fn validate_params(p: &CountParams) -> Result<(), StatsError> {
             format!("must be a finite number ≥ 0, got {}", p.margin),
         );
     }
+    super::fail_margin(p.fail_margin, p.margin)?;
     if let Some(s) = p.share
         && !(s > 0.0 && s < 1.0)
     {
@@ -329,9 +337,11 @@ fn validate_arm(arm: &'static str, s: &CountSeries) -> Result<(), StatsError> {
 
 /// Compare canary and baseline event counts, interval by interval.
 ///
-/// Fail test (H0: canary rate ≤ baseline rate): with `share = Some(ρ)` the one-sided
-/// Lindon–Malek Beta mixture on cumulative counts; with `share = None` the grid mixture over
-/// r ∈ [`RATIO_GRID`] of per-interval likelihood ratios with π_i = n_c,i/(n_c,i + n_b,i).
+/// Fail test (H0: rate ratio ≤ 1 + fail_margin, issue 16 defect 5; fail_margin defaults to
+/// `margin`): with `share = Some(ρ)` the one-sided Lindon–Malek Beta mixture on cumulative
+/// counts against the event share q(1 + fail_margin); with `share = None` the grid mixture
+/// over r = (1 + fail_margin)·g, g ∈ [`RATIO_GRID`], of per-interval likelihood ratios with
+/// π_i = n_c,i/(n_c,i + n_b,i). `e_value`/`p_value` are this test's.
 /// Rate-ratio confidence sequence ([`ratio_cs`]): r_U is the smallest r0 whose Bennett
 /// ladder-mixture e-process for H0: r ≥ r0 reached 1/α at an anchored look, r_L the largest
 /// r0 whose process for H0: r ≤ r0 did; running min / max over the anchored looks (every
@@ -409,8 +419,10 @@ pub fn compare(
     }
     if let Some(look) = first_fail {
         decision.verdict = Verdict::Fail;
+        let fail_margin = super::fail_margin(params.fail_margin, params.margin)?;
         decision.reason = format!(
-            "canary error rate above baseline: e-value reached 1/α = {:.1} by interval {look} (rate ratio {ratio_text}, lower bound {r_lower:.3})",
+            "canary error rate above baseline beyond the fail margin: the e-value against rate ratio ≤ 1 + fail_margin = {:.3} reached 1/α = {:.1} by interval {look} (rate ratio {ratio_text}, confidence sequence lower bound {r_lower:.3})",
+            1.0 + fail_margin,
             1.0 / alpha
         );
         decision.reason.push_str(&empty_note);
@@ -546,6 +558,8 @@ fn scan(
     let n = canary.events.len();
     let alpha = params.alpha;
     let log_threshold = (1.0 / alpha).ln();
+    // The Fail test's null: rate ratio ≤ r_fail (issue 16, defect 5).
+    let r_fail = 1.0 + super::fail_margin(params.fail_margin, params.margin)?;
     for (arm, s) in [("canary.traffic", canary), ("baseline.traffic", baseline)] {
         let total: f64 = s.traffic.iter().sum();
         if total > MAX_EXACT_COUNT {
@@ -587,10 +601,16 @@ fn scan(
         let cell = Cell { ec, eb, pi };
 
         log_e = match params.share {
-            Some(rho) => log_beta_mixture_one_sided(ec_tot, eb_tot, rho, params.prior_strength),
+            Some(rho) => log_beta_mixture_one_sided(
+                ec_tot,
+                eb_tot,
+                rho,
+                r_fail * rho / (r_fail * rho + 1.0 - rho),
+                params.prior_strength,
+            ),
             None => {
                 for (s, g) in fail_sums.iter_mut().zip(RATIO_GRID) {
-                    *s += log_lr(&cell, g, 1.0);
+                    *s += log_lr(&cell, r_fail * g, r_fail);
                 }
                 log_sum_exp_mean(&fail_sums)
             }
