@@ -822,3 +822,85 @@ proptest! {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Defect 9: zero-heavy data — an interval sitting on a jump of the rank statistic.
+// ---------------------------------------------------------------------------------------
+
+/// `n` values, a fraction `zeros` of them exactly 0, the rest uniform in [lo, hi).
+fn zero_heavy(g: &mut Mix, n: usize, zeros: f64, lo: f64, hi: f64) -> Vec<f64> {
+    (0..n)
+        .map(|_| {
+            if g.uniform() < zeros {
+                0.0
+            } else {
+                lo + (hi - lo) * g.uniform()
+            }
+        })
+        .collect()
+}
+
+fn kayenta() -> MannWhitneyParams {
+    MannWhitneyParams {
+        rule: mann_whitney::DecisionRule::Kayenta,
+        ..MannWhitneyParams::default()
+    }
+}
+
+#[test]
+fn defect9_zero_heavy_canary_fails_under_both_rules() {
+    // The report: a canary mostly 0 with a few large values (here 4–5× the baseline's mean),
+    // against a mostly-0 baseline. Hodges–Lehmann and its interval are exactly [0, 0], so the
+    // strict "interval beyond the band" test never fired and Kayenta mode passed.
+    let mut g = Mix(9);
+    let x = zero_heavy(&mut g, 400, 0.8, 5.0, 50.0);
+    let y = zero_heavy(&mut g, 400, 0.95, 1.0, 10.0);
+    let k = mann_whitney::compare(&x, &y, &kayenta()).expect("valid");
+    assert_eq!(k.effect, Some(0.0), "{k:?}");
+    assert!(k.extra["mean_ratio"] > 4.0, "{k:?}");
+    assert!(k.p_value.expect("p") < 1e-9, "{k:?}");
+    assert_eq!(k.verdict, Verdict::Fail, "{}", k.reason);
+    assert!(k.reason.contains("jump"), "{}", k.reason);
+    let s = mann_whitney::compare(&x, &y, &MannWhitneyParams::default()).expect("valid");
+    assert_eq!(s.verdict, Verdict::Fail, "{}", s.reason);
+    // The mirror image (canary the mostly-0 arm) is Low under harm `decrease`.
+    let low = mann_whitney::compare(
+        &y,
+        &x,
+        &MannWhitneyParams {
+            harm: canary_judge::stats::Harm::Decrease,
+            ..kayenta()
+        },
+    )
+    .expect("valid");
+    assert_eq!(low.verdict, Verdict::Fail, "{}", low.reason);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+    #[test]
+    fn defect9_zero_heavy_worse_fails_and_same_data_never_does(
+        canary_zeros in 0.5f64..0.85,
+        baseline_zeros in 0.9f64..0.99,
+        n in 200usize..500,
+        seed in any::<u64>(),
+    ) {
+        let mut g = Mix(seed);
+        let x = zero_heavy(&mut g, n, canary_zeros, 5.0, 50.0);
+        let y = zero_heavy(&mut g, n, baseline_zeros, 1.0, 10.0);
+        for p in [kayenta(), MannWhitneyParams::default()] {
+            let d = mann_whitney::compare(&x, &y, &p).expect("valid");
+            // Far more non-zero values in the canary, significant at any sensible level, and
+            // (Kayenta) the estimate on the jump at 0, so its tolerance band is 0 too.
+            let on_jump = d.extra.get("kayenta_estimate").is_none_or(|&e| e == 0.0);
+            if d.extra["p_harm"] < 1e-6 && on_jump {
+                prop_assert_eq!(d.verdict, Verdict::Fail, "{:?}: {}", p.rule, d.reason);
+            }
+            // The same values in another order: no difference at all, never a Fail.
+            let mut shuffled = x.clone();
+            shuffled.reverse();
+            let same = mann_whitney::compare(&shuffled, &x, &p).expect("valid");
+            prop_assert_ne!(same.verdict, Verdict::Fail, "{:?}: {}", p.rule, same.reason);
+        }
+    }
+}

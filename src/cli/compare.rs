@@ -72,6 +72,32 @@ pub struct CompareArgs {
     /// Mixture standard deviation τ (msprt).
     #[arg(long)]
     tau: Option<f64>,
+    /// Kayenta's tolerance around the shift estimate (mann-whitney --rule kayenta; 0.25).
+    #[arg(long)]
+    tolerance: Option<f64>,
+    /// Confidence level of Kayenta's inverted-test interval (mann-whitney --rule kayenta;
+    /// 0.98). `--confidence` sets the strict rule's interval and is refused with kayenta.
+    #[arg(long)]
+    kayenta_confidence: Option<f64>,
+    /// Kayenta's effect-size measure (mann-whitney --rule kayenta).
+    #[arg(long, value_parser = ["mean-ratio", "cles"])]
+    effect_measure: Option<String>,
+    /// Effect size at or above which Kayenta reports High (mann-whitney --rule kayenta).
+    #[arg(long)]
+    allowed_increase: Option<f64>,
+    /// Effect size at or below which Kayenta reports Low (mann-whitney --rule kayenta).
+    #[arg(long)]
+    allowed_decrease: Option<f64>,
+    /// NaN handling before the test (mann-whitney; Kayenta's nanStrategy). With remove or
+    /// replace the input files may hold NaN.
+    #[arg(long, value_parser = ["reject", "remove", "replace"])]
+    nan_strategy: Option<String>,
+    /// Outlier handling before the test (mann-whitney; Kayenta's IQR detector).
+    #[arg(long, value_parser = ["keep", "remove"])]
+    outliers: Option<String>,
+    /// IQR multiplier of the outlier fences (mann-whitney; Kayenta's outlierFactor, 3).
+    #[arg(long)]
+    outlier_factor: Option<f64>,
     /// Fixed canary traffic share (count-sequential).
     #[arg(long)]
     share: Option<f64>,
@@ -113,11 +139,29 @@ fn usage(e: impl std::fmt::Display) -> CliError {
 
 /// Read a series given on the command line; NaN and infinities are bad input here.
 fn read_finite(path: &Path) -> Result<Vec<f64>, CliError> {
+    read_series(path, false)
+}
+
+/// Read a series; with `allow_nan` a NaN is kept (the method's NaN strategy handles it),
+/// infinities are still bad input.
+fn read_series(path: &Path, allow_nan: bool) -> Result<Vec<f64>, CliError> {
     let parsed = source::read_values(path).map_err(|e| match e {
         SeriesFileError::Io { .. } => usage(e),
         other => usage(other),
     })?;
-    if let Some((v, at)) = parsed.first_non_finite() {
+    if allow_nan {
+        if let Some((v, at)) = parsed
+            .values
+            .iter()
+            .zip(&parsed.positions)
+            .find(|(v, _)| v.is_infinite())
+        {
+            return Err(usage(format!(
+                "{} {at}: {v} is not a finite number",
+                path.display()
+            )));
+        }
+    } else if let Some((v, at)) = parsed.first_non_finite() {
         return Err(usage(format!(
             "{} {at}: {v} is not a finite number",
             path.display()
@@ -160,6 +204,27 @@ impl CompareArgs {
         put("min_events", self.min_events.map(Value::from));
         put("min_requests", self.min_requests.map(Value::from));
         put("tau", self.tau.map(Value::from));
+        put("nan", self.nan_strategy.clone().map(Value::from));
+        put("outliers", self.outliers.clone().map(Value::from));
+        put("outlier_factor", self.outlier_factor.map(Value::from));
+        let mut kayenta = serde_json::Map::new();
+        for (k, v) in [
+            ("tolerance", self.tolerance.map(Value::from)),
+            ("confidence", self.kayenta_confidence.map(Value::from)),
+            (
+                "effect_measure",
+                self.effect_measure.clone().map(Value::from),
+            ),
+            ("allowed_increase", self.allowed_increase.map(Value::from)),
+            ("allowed_decrease", self.allowed_decrease.map(Value::from)),
+        ] {
+            if let Some(v) = v {
+                kayenta.insert(k.to_string(), v);
+            }
+        }
+        if !kayenta.is_empty() {
+            put("kayenta", Some(Value::Object(kayenta)));
+        }
         put("share", self.share.map(Value::from));
         put("quantiles", self.quantiles.clone().map(Value::from));
         put("thresholds", self.thresholds.clone().map(Value::from));
@@ -171,6 +236,61 @@ impl CompareArgs {
         put("max_difference", self.max_difference.map(Value::from));
         put("min_difference", self.min_difference.map(Value::from));
         m
+    }
+
+    /// Options that mean nothing to the rule chosen (issue 16, defect 9): Kayenta's classifier
+    /// has its own tolerance and confidence and no α, margin or minimum sample, so those are
+    /// refused with `--rule kayenta`; Kayenta's own options are refused without it.
+    fn check_rule_options(&self) -> Result<(), CliError> {
+        let kayenta = self.rule.as_deref() == Some("kayenta");
+        let kayenta_only = [
+            ("--tolerance", self.tolerance.is_some()),
+            ("--kayenta-confidence", self.kayenta_confidence.is_some()),
+            ("--effect-measure", self.effect_measure.is_some()),
+            ("--allowed-increase", self.allowed_increase.is_some()),
+            ("--allowed-decrease", self.allowed_decrease.is_some()),
+        ];
+        if !kayenta {
+            if let Some((flag, _)) = kayenta_only.iter().find(|(_, set)| *set) {
+                return Err(usage(format!(
+                    "option {flag} applies only to --method mann-whitney --rule kayenta"
+                )));
+            }
+            return Ok(());
+        }
+        let strict_only = [
+            (
+                "--confidence",
+                self.confidence.is_some(),
+                "use --kayenta-confidence for Kayenta's interval",
+            ),
+            (
+                "--margin",
+                self.margin.is_some(),
+                "use --tolerance for Kayenta's band around the estimate",
+            ),
+            (
+                "--fail-margin",
+                self.fail_margin.is_some(),
+                "use --tolerance and --allowed-increase/--allowed-decrease",
+            ),
+            (
+                "--alpha",
+                self.alpha.is_some(),
+                "Kayenta decides by --kayenta-confidence",
+            ),
+            (
+                "--min-samples",
+                self.min_samples.is_some(),
+                "Kayenta has no minimum sample",
+            ),
+        ];
+        match strict_only.iter().find(|(_, set, _)| *set) {
+            Some((flag, _, instead)) => Err(usage(format!(
+                "option {flag} is not used by --rule kayenta ({instead})"
+            ))),
+            None => Ok(()),
+        }
     }
 
     fn params<T: serde::de::DeserializeOwned>(&self) -> Result<T, CliError> {
@@ -250,8 +370,14 @@ pub fn run(args: &CompareArgs) -> Result<Exit, CliError> {
             ))?
         }
         MethodName::MannWhitney | MethodName::Welch | MethodName::Msprt => {
-            let canary = read_finite(&args.canary)?;
-            let baseline = read_finite(need(&args.baseline, "--baseline", method)?)?;
+            if method == MethodName::MannWhitney {
+                args.check_rule_options()?;
+            }
+            // NaN is read only where a NaN strategy will handle it (mann-whitney).
+            let allow_nan = method == MethodName::MannWhitney
+                && matches!(args.nan_strategy.as_deref(), Some("remove" | "replace"));
+            let canary = read_series(&args.canary, allow_nan)?;
+            let baseline = read_series(need(&args.baseline, "--baseline", method)?, allow_nan)?;
             match method {
                 MethodName::MannWhitney => stat(stats::mann_whitney::compare(
                     &canary,

@@ -1709,20 +1709,48 @@ fn kayenta_rule(
     }
     let allows_increase = matches!(params.harm, Harm::Increase | Harm::Either);
     let allows_decrease = matches!(params.harm, Harm::Decrease | Harm::Either);
-    let high = allows_increase && lo > bound && (effect.is_nan() || effect >= allowed_increase);
-    let low = allows_decrease && hi < -bound && (effect.is_nan() || effect <= allowed_decrease);
+    // Interval ends on a jump of the statistic (issue 16, defect 9): with zero-heavy data the
+    // inverted statistic jumps at a shift of 0, the interval, the estimate and the bound all
+    // collapse to 0, and "lo > bound" cannot hold however significant the difference.
+    // Kayenta's root finder lands just beside the jump and reports High/Low. The rule here:
+    // the interval lies above +bound when its lower end does, or when the statistic at +bound
+    // itself (ties as mid-ranks) is already beyond the critical value, which is what "every
+    // shift up to the bound is rejected" means on a step function. Likewise below −bound.
+    let zq = -norm_ppf((1.0 - kp.confidence) / 2.0);
+    let z_at = |shift: f64| inverted_statistic(diffs, shift, Alternative::TwoSided, true);
+    let z_plus = z_at(bound);
+    let z_minus = z_at(-bound);
+    if let Some(z) = z_plus {
+        d.extra.insert("kayenta_z_at_bound".into(), z);
+    }
+    let jump_high = lo <= bound && z_plus.is_some_and(|z| z > zq);
+    let jump_low = hi >= -bound && z_minus.is_some_and(|z| z < -zq);
+    let high = allows_increase
+        && (lo > bound || jump_high)
+        && (effect.is_nan() || effect >= allowed_increase);
+    let low = allows_decrease
+        && (hi < -bound || jump_low)
+        && (effect.is_nan() || effect <= allowed_decrease);
+    let jump_note = if (high && jump_high) || (low && jump_low) {
+        format!(
+            " (the interval sits on a jump of the rank statistic: at the bound it is already beyond the critical value {zq:.3})"
+        )
+    } else {
+        String::new()
+    };
     (d.verdict, d.reason) = if high {
         (
             Verdict::Fail,
             format!(
-                "kayenta: High — interval [{lo:.6}, {hi:.6}] lies above +{bound:.6} (0.25·|estimate {estimate:.6}|) and effect {effect:.4} ≥ {allowed_increase}"
+                "kayenta: High — interval [{lo:.6}, {hi:.6}] lies above +{bound:.6} ({}·|estimate {estimate:.6}|) and effect {effect:.4} ≥ {allowed_increase}{jump_note}",
+                kp.tolerance
             ),
         )
     } else if low {
         (
             Verdict::Fail,
             format!(
-                "kayenta: Low — interval [{lo:.6}, {hi:.6}] lies below −{bound:.6} and effect {effect:.4} ≤ {allowed_decrease}"
+                "kayenta: Low — interval [{lo:.6}, {hi:.6}] lies below −{bound:.6} and effect {effect:.4} ≤ {allowed_decrease}{jump_note}"
             ),
         )
     } else {
