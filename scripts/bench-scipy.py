@@ -255,11 +255,13 @@ def seq_rust(dec, keys):
 GRID = np.array([1.1, 1.25, 1.5, 2.0, 3.0, 5.0, 10.0])
 
 
-def counts_py(ce, ct, be, bt):
+def counts_py(ce, ct, be, bt, r0=1.2):
+    """The Fail e-process against rate ratio <= r0 = 1 + fail_margin (default: margin 0.2)."""
     pi = np.where(ct + bt > 0, ct / np.where(ct + bt > 0, ct + bt, 1), 0.5)
     e = ce + be
-    # per grid ratio r: cumulative sum of ec*log r - e*log(r*pi + 1 - pi)
-    terms = ce[None, :] * np.log(GRID)[:, None] - e[None, :] * np.log(GRID[:, None] * pi[None, :] + 1 - pi[None, :])
+    # per grid ratio g: cumulative sum of ec*log g - e*log((r0*g*pi + 1 - pi)/(r0*pi + 1 - pi))
+    terms = ce[None, :] * np.log(GRID)[:, None] - e[None, :] * np.log(
+        (r0 * GRID[:, None] * pi[None, :] + 1 - pi[None, :]) / (r0 * pi[None, :] + 1 - pi[None, :]))
     cum = np.cumsum(terms, axis=1)
     log_e = special.logsumexp(cum, axis=0) - math.log(len(GRID))
     log_e_max = max(0.0, float(np.max(log_e)))

@@ -9,7 +9,8 @@ The formulas are those of docs statistics.md §3.1, §6.2(d)-(f):
     one-sided normal mixture; CS = running intersection of per-look bounds.
   * counts: Lindon-Malek Beta mixture restricted to theta > rho (constant share), grid
     mixture over r in {1.1,...,10} of per-interval binomial likelihood ratios (varying share),
-    rate-ratio bounds from the mirror-image grid processes (running min / max of roots).
+    rate-ratio bounds from the Bennett ladder-mixture processes of src/stats/ratio_cs.rs,
+    running min / max of roots over the anchored looks (every look with a fixed share).
   * quantiles: Howard & Ramdas (2022) uniform CDF band, C_alpha solved as confseq's
     EmpiricalProcessLILBound::find_optimal_C, order-statistic quantile CS, running
     intersection; histograms: slow = total - cumulative(le), count test at alpha/B.
@@ -64,6 +65,9 @@ def msprt(x, y, p):
     burn = max(p["burn_in"], 2)
     tau = p.get("tau") or default_tau(x[:burn], y[:burn], margin)
     log_e, log_e_max, lo, hi = 0.0, 0.0, -math.inf, math.inf
+    # Fail rule (issue 16, defect 5): harm beyond fail_margin * |baseline mean over the burn-in|
+    # shown by the running confidence-sequence bounds.
+    fail_band = p.get("fail_margin", margin) * abs(float(np.mean(y[:burn])))
     first_fail = None
     for t in range(burn, len(x) + 1):
         xs, ys = np.array(x[:t]), np.array(y[:t])
@@ -78,9 +82,11 @@ def msprt(x, y, p):
             rad = one_sided_radius(info, tau, alpha)
         log_e = le
         log_e_max = max(log_e_max, le)
-        if first_fail is None and le >= math.log(1 / alpha):
-            first_fail = t
         lo, hi = max(lo, d - rad), min(hi, d + rad)
+        shown = {"increase": lo > fail_band, "decrease": hi < -fail_band,
+                 "either": lo > fail_band or hi < -fail_band}[harm]
+        if first_fail is None and shown:
+            first_fail = t
     mean_b = float(np.mean(y))
     margin_abs = margin * abs(mean_b)
     if first_fail is not None:
@@ -97,12 +103,13 @@ def msprt(x, y, p):
         "effect": float(d),
         "ci_low": lo,
         "ci_high": hi,
-        "extra": {"e_max": math.exp(log_e_max), "tau": tau},
+        "extra": {"e_max": math.exp(log_e_max), "tau": tau, "fail_band": fail_band},
     }
 
 
 # ---------------------------------------------------------------- counts
 def grid_log_e(cells, r0, upper):
+    """Fail test at r0 = 1 + fail_margin (issue 16, defect 5): alternatives r0 * g against r0."""
     sums = []
     for g in GRID:
         r = r0 * g if upper else r0 / g
@@ -116,15 +123,50 @@ def grid_log_e(cells, r0, upper):
     return special.logsumexp(sums) - math.log(len(GRID))
 
 
-def beta_log_e(ec, eb, rho, k):
+def beta_log_e(ec, eb, rho, k, theta0):
+    """Beta(k rho, k (1 - rho)) prior restricted to theta > theta0, null theta0 = q(1 + fail_margin)."""
     a, b = k * rho, k * (1 - rho)
     return (special.betaln(a + ec, b + eb) - special.betaln(a, b)
-            + math.log(special.betaincc(a + ec, b + eb, rho)) - math.log(special.betaincc(a, b, rho))
-            - ec * math.log(rho) - eb * math.log1p(-rho))
+            + math.log(special.betaincc(a + ec, b + eb, theta0)) - math.log(special.betaincc(a, b, theta0))
+            - ec * math.log(theta0) - eb * math.log1p(-theta0))
+
+
+def ladder_log_e(cells, r0, lower):
+    """Rate-ratio confidence-sequence process (issue 16, defect 2): with q = r0 pi/(r0 pi + 1 - pi),
+    S = sum(ec - e q), V = sum(e q (1 - q)), the equal-weight mixture over lambda in
+    {1.25 * 2**-k, k = 0..20} of exp(lambda * (+S or -S) - V * (e**lambda - 1 - lambda))
+    (Bennett's bound on the Bernoulli cumulant); `lower` tests H0: r <= r0 (evidence +S).
+    The upper side (H0: r >= r0) also mixes in four coarse lambdas with the Poisson-type bound."""
+    s = v = expected = 0.0
+    for ec, eb, pi in cells:
+        e = ec + eb
+        if e == 0:
+            continue
+        q = r0 * pi / (r0 * pi + 1 - pi)
+        s += ec - e * q
+        v += e * q * (1 - q)
+        expected += e * q
+    ev = s if lower else -s
+    terms = [lam * ev - v * math.expm1(lam) + v * lam for lam in (1.25 * 2.0 ** -k for k in range(21))]
+    if not lower:
+        # Upper side only: coarse lambdas with the Poisson-type bound q * (e**-lambda - 1 + lambda).
+        terms += [lam * ev - expected * (math.expm1(-lam) + lam) for lam in (2.5, 1.25, 0.625, 0.3125)]
+    return special.logsumexp(terms) - math.log(len(terms))
+
+
+def anchor_looks(n):
+    """Looks 1..8, then each next one the ceiling of 1.25 x the previous (ratio_cs::next_anchor)."""
+    out, a = set(), 1
+    while a <= n:
+        out.add(a)
+        a = a + 1 if a < 8 else max(a + 1, math.ceil(a * 1.25))
+    return out
 
 
 def counts(c, b, p):
     alpha = p["alpha"]
+    anchors = anchor_looks(len(c["events"]))
+    r_fail = 1 + p.get("fail_margin", p.get("margin", 0.2))
     thr = math.log(1 / alpha)
     share = p.get("share")
     k = p.get("prior_strength", 100.0)
@@ -138,19 +180,23 @@ def counts(c, b, p):
         pi = share if share is not None else (nc / (nc + nb) if nc + nb > 0 else 0.5)
         cells.append((ec, eb, pi))
         if share is not None:
-            log_e = beta_log_e(sum(x[0] for x in cells), sum(x[1] for x in cells), share, k)
+            theta0 = r_fail * share / (r_fail * share + 1 - share)
+            log_e = beta_log_e(sum(x[0] for x in cells), sum(x[1] for x in cells), share, k, theta0)
         else:
-            log_e = grid_log_e(cells, 1.0, True)
+            log_e = grid_log_e(cells, r_fail, True)
         log_e_max = max(log_e_max, log_e)
         if first_cross is None and log_e >= thr:
             first_cross = i + 1
+        # Rate-ratio bounds at the anchored looks only (every look with a fixed share).
+        if share is None and i + 1 not in anchors and i + 1 != len(c["events"]):
+            continue
         # Upper bound: smallest r0 whose H0: r >= r0 process rejects at this look.
-        f_up = lambda lr: grid_log_e(cells, math.exp(lr), False) - thr
+        f_up = lambda lr: ladder_log_e(cells, math.exp(lr), False) - thr
         if f_up(math.log(R_MAX)) >= 0:
             root = R_MIN if f_up(math.log(R_MIN)) >= 0 else math.exp(
                 optimize.brentq(f_up, math.log(R_MIN), math.log(R_MAX), xtol=1e-14, rtol=1e-15))
             r_u = min(r_u, root)
-        f_lo = lambda lr: grid_log_e(cells, math.exp(lr), True) - thr
+        f_lo = lambda lr: ladder_log_e(cells, math.exp(lr), True) - thr
         if f_lo(math.log(R_MIN)) >= 0:
             root = R_MAX if f_lo(math.log(R_MAX)) >= 0 else math.exp(
                 optimize.brentq(f_lo, math.log(R_MIN), math.log(R_MAX), xtol=1e-14, rtol=1e-15))
@@ -224,7 +270,8 @@ def samples(x, y, p):
     t_min = max(p["min_samples"], 1)
     bc = quantile_bounds(x, p["quantiles"], t_min, C)
     bb = quantile_bounds(y, p["quantiles"], t_min, C)
-    fail = any(math.isfinite(c[0]) and math.isfinite(b[1]) and c[0] > b[1] for c, b in zip(bc, bb))
+    fm = p.get("fail_margin", p["margin"])
+    fail = any(math.isfinite(c[0]) and math.isfinite(b[1]) and c[0] > b[1] + fm * abs(b[1]) for c, b in zip(bc, bb))
     enough = len(x) >= p["min_samples"] and len(y) >= p["min_samples"]
     ok = enough and all(math.isfinite(c[1]) and math.isfinite(b[0]) and c[1] <= b[0] + p["margin"] * abs(b[0])
                         for c, b in zip(bc, bb))
@@ -246,7 +293,8 @@ def histograms(hc, hb, p):
             return {"events": [row[-1] - row[j] for row in h["intervals"]],
                     "traffic": [row[-1] for row in h["intervals"]]}
         decisions.append(counts(series(hc), series(hb),
-                                {"alpha": p["alpha"] / B, "margin": p["margin"], "min_requests": float(p["min_samples"])}))
+                                {"alpha": p["alpha"] / B, "margin": p["margin"], "min_requests": float(p["min_samples"]),
+                                 "fail_margin": p.get("fail_margin", p["margin"])}))
     verdict = ("fail" if any(d["verdict"] == "fail" for d in decisions)
                else "pass" if all(d["verdict"] == "pass" for d in decisions) else "inconclusive")
     worst = max(decisions, key=lambda d: d["ci_high"] if d["ci_high"] is not None else math.inf)

@@ -553,24 +553,32 @@ struct Params {
     z_crit: f64,
 }
 
+/// Every method runs with `fail_margin` 0 (fail on any shown harm): that is the largest A/A
+/// false-fail rate any `fail_margin` ≥ 0 can have (a fail beyond a band is also a fail beyond
+/// 0), and the power figures stay those of the tests themselves. The pass margins are the
+/// methods' defaults.
 fn params(cfg: &SimulationConfig) -> Params {
     Params {
         msprt: MsprtParams {
             alpha: cfg.alpha,
+            fail_margin: Some(0.0),
             ..MsprtParams::default()
         },
         counts: CountParams {
             alpha: cfg.alpha,
+            fail_margin: Some(0.0),
             ..CountParams::default()
         },
         counts_fixed: CountParams {
             alpha: cfg.alpha,
             share: Some(0.5),
+            fail_margin: Some(0.0),
             ..CountParams::default()
         },
         quantile: QuantileParams {
             alpha: cfg.alpha,
             quantiles: vec![0.5, 0.9],
+            fail_margin: Some(0.0),
             ..QuantileParams::default()
         },
         mann_whitney: MannWhitneyParams {

@@ -724,3 +724,89 @@ fn simulate_rejects_bad_sizes() {
         assert!(!stderr(&o).is_empty());
     }
 }
+
+/// Issue 16, defect 9: `compare --rule kayenta` takes Kayenta's classifier options, refuses the
+/// strict rule's (which it would ignore), and fails a zero-heavy canary as Kayenta does.
+#[test]
+fn compare_kayenta_options_and_zero_heavy_data() {
+    let dir = scratch("kayenta");
+    // Canary: 1 in 4 values non-zero and large; baseline: 1 in 20 non-zero and small.
+    let canary: Vec<f64> = (0..400)
+        .map(|i| {
+            if i % 4 == 0 {
+                5.0 + (i % 45) as f64
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let baseline: Vec<f64> = (0..400)
+        .map(|i| {
+            if i % 20 == 0 {
+                1.0 + (i % 9) as f64
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let c = write(&dir, "c.txt", &lines(canary));
+    let b = write(&dir, "b.txt", &lines(baseline));
+    let base = [
+        "compare",
+        "--method",
+        "mann-whitney",
+        "--canary",
+        &c,
+        "--baseline",
+        &b,
+        "--rule",
+        "kayenta",
+    ];
+    let o = run(&base);
+    assert_eq!(code(&o), 1, "{}{}", stdout(&o), stderr(&o));
+    let mut with = base.to_vec();
+    with.extend([
+        "--tolerance",
+        "0.5",
+        "--kayenta-confidence",
+        "0.99",
+        "--effect-measure",
+        "cles",
+        "--allowed-increase",
+        "0.5",
+        "--outliers",
+        "keep",
+        "--outlier-factor",
+        "3",
+        "--nan-strategy",
+        "remove",
+        "--json",
+    ]);
+    let o = run(&with);
+    assert_eq!(code(&o), 1, "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("\"kayenta_bound\""), "{}", stdout(&o));
+    for (flag, value, want) in [
+        ("--confidence", "0.9", "--kayenta-confidence"),
+        ("--margin", "0.1", "--tolerance"),
+        ("--alpha", "0.01", "not used by --rule kayenta"),
+    ] {
+        let mut args = base.to_vec();
+        args.extend([flag, value]);
+        let o = run(&args);
+        assert_eq!(code(&o), 2, "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(want), "{args:?}: {}", stderr(&o));
+    }
+    let o = run(&[
+        "compare",
+        "--method",
+        "mann-whitney",
+        "--canary",
+        &c,
+        "--baseline",
+        &b,
+        "--tolerance",
+        "0.5",
+    ]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("only to --method mann-whitney --rule kayenta"));
+}

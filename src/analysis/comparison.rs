@@ -4,7 +4,7 @@
 //! (knobs, `deny_unknown_fields`, α range) and a new method needs no second wiring here.
 
 use super::config::{AnalysisConfig, ArmConfig, ConfigError, MethodName, MetricConfig};
-use super::config::{MetricDefaults, RawAnalysisConfig, ScoringConfig, WindowConfig};
+use super::config::{MetricDefaults, NanStrategy, RawAnalysisConfig, ScoringConfig, WindowConfig};
 use super::engine::evaluate;
 use super::report::MetricReport;
 use super::series::{ArmData, SeriesSet};
@@ -31,11 +31,13 @@ pub struct Comparison {
 
 impl Comparison {
     /// Builds the comparison of `canary` with `baseline` (absent only for absolute
-    /// thresholds) by `method` with `params` (the fields of the method's parameter struct).
-    /// Errors are the config's: they name `metrics[0] (compare).params` and the field.
+    /// thresholds) by `method` with `params` (the fields of the method's parameter struct)
+    /// and the metric's NaN strategy (`None`: the config default, `remove`). Errors are the
+    /// config's: they name `metrics[0] (compare).params` and the field.
     pub fn new(
         method: MethodName,
         params: serde_json::Map<String, serde_json::Value>,
+        nan_strategy: Option<NanStrategy>,
         canary: ComparisonArm,
         baseline: Option<ComparisonArm>,
     ) -> Result<Self, ConfigError> {
@@ -46,6 +48,7 @@ impl Comparison {
             harm: None,
             alpha: None,
             margin: None,
+            fail_margin: None,
             min_samples: None,
             min_events: None,
             weight: 1.0,
@@ -54,7 +57,7 @@ impl Comparison {
             must_have_data: false,
             muted: false,
             no_data: None,
-            nan_strategy: None,
+            nan_strategy,
             canary: canary.spec,
             baseline: baseline.as_ref().map(|b| b.spec.clone()),
         };
@@ -105,6 +108,7 @@ mod tests {
         let cmp = Comparison::new(
             MethodName::Welch,
             serde_json::Map::new(),
+            None,
             values(&c),
             Some(values(&b)),
         )
@@ -123,6 +127,7 @@ mod tests {
         let err = Comparison::new(
             MethodName::Welch,
             params,
+            None,
             values(&[1.0, 2.0]),
             Some(values(&[1.0, 2.0])),
         )
@@ -131,6 +136,7 @@ mod tests {
         let err = Comparison::new(
             MethodName::Welch,
             serde_json::Map::new(),
+            None,
             values(&[1.0]),
             None,
         )

@@ -8,6 +8,7 @@ use super::{CliError, Exit, table};
 use crate::analysis::config::ArmConfig;
 use crate::analysis::{ArmData, Comparison, ComparisonArm, ConfigError, MethodName, MetricOutcome};
 use crate::source::{self, SeriesSource};
+use crate::stats::NanStrategy;
 use crate::stats::counts::CountSeries;
 use std::path::{Path, PathBuf};
 
@@ -53,6 +54,9 @@ pub struct CompareArgs {
     /// Relative margin.
     #[arg(long)]
     margin: Option<f64>,
+    /// Harm beyond this relative margin must be shown to fail (default: --margin).
+    #[arg(long)]
+    fail_margin: Option<f64>,
     /// Direction of harm (mann-whitney, welch, msprt).
     #[arg(long, value_parser = ["increase", "decrease", "either"])]
     harm: Option<String>,
@@ -68,6 +72,32 @@ pub struct CompareArgs {
     /// Mixture standard deviation τ (msprt).
     #[arg(long)]
     tau: Option<f64>,
+    /// Kayenta's tolerance around the shift estimate (mann-whitney --rule kayenta; 0.25).
+    #[arg(long)]
+    tolerance: Option<f64>,
+    /// Confidence level of Kayenta's inverted-test interval (mann-whitney --rule kayenta;
+    /// 0.98). `--confidence` sets the strict rule's interval and is refused with kayenta.
+    #[arg(long)]
+    kayenta_confidence: Option<f64>,
+    /// Kayenta's effect-size measure (mann-whitney --rule kayenta).
+    #[arg(long, value_parser = ["mean-ratio", "cles"])]
+    effect_measure: Option<String>,
+    /// Effect size at or above which Kayenta reports High (mann-whitney --rule kayenta).
+    #[arg(long)]
+    allowed_increase: Option<f64>,
+    /// Effect size at or below which Kayenta reports Low (mann-whitney --rule kayenta).
+    #[arg(long)]
+    allowed_decrease: Option<f64>,
+    /// NaN handling before the test (mann-whitney; Kayenta's nanStrategy). With remove or
+    /// replace the input files may hold NaN.
+    #[arg(long, value_parser = ["reject", "remove", "replace"])]
+    nan_strategy: Option<String>,
+    /// Outlier handling before the test (mann-whitney; Kayenta's IQR detector).
+    #[arg(long, value_parser = ["keep", "remove"])]
+    outliers: Option<String>,
+    /// IQR multiplier of the outlier fences (mann-whitney; Kayenta's outlierFactor, 3).
+    #[arg(long)]
+    outlier_factor: Option<f64>,
     /// Fixed canary traffic share (count-sequential).
     #[arg(long)]
     share: Option<f64>,
@@ -109,8 +139,24 @@ fn usage(e: impl std::fmt::Display) -> CliError {
 
 /// Read a series given on the command line; NaN and infinities are bad input here.
 fn read_finite(path: &Path) -> Result<Vec<f64>, CliError> {
+    read_series(path, false)
+}
+
+/// Read a series; with `allow_nan` a NaN is kept (the metric's NaN strategy handles it),
+/// infinities are still bad input.
+fn read_series(path: &Path, allow_nan: bool) -> Result<Vec<f64>, CliError> {
     let parsed = source::read_values(path)?;
-    if let Some((v, at)) = parsed.first_non_finite() {
+    let bad = if allow_nan {
+        parsed
+            .values
+            .iter()
+            .zip(&parsed.positions)
+            .find(|(v, _)| v.is_infinite())
+            .map(|(v, at)| (*v, at.clone()))
+    } else {
+        parsed.first_non_finite().map(|(v, at)| (v, at.to_string()))
+    };
+    if let Some((v, at)) = bad {
         return Err(usage(format!(
             "{} {at}: {v} is not a finite number",
             path.display()
@@ -142,6 +188,7 @@ impl CompareArgs {
         put("confidence", self.confidence.map(Value::from));
         put("alpha", self.alpha.map(Value::from));
         put("margin", self.margin.map(Value::from));
+        put("fail_margin", self.fail_margin.map(Value::from));
         put("harm", self.harm.clone().map(Value::from));
         let min_samples_key = if self.method == MethodName::Msprt {
             "burn_in"
@@ -152,6 +199,26 @@ impl CompareArgs {
         put("min_events", self.min_events.map(Value::from));
         put("min_requests", self.min_requests.map(Value::from));
         put("tau", self.tau.map(Value::from));
+        put("outliers", self.outliers.clone().map(Value::from));
+        put("outlier_factor", self.outlier_factor.map(Value::from));
+        let mut kayenta = serde_json::Map::new();
+        for (k, v) in [
+            ("tolerance", self.tolerance.map(Value::from)),
+            ("confidence", self.kayenta_confidence.map(Value::from)),
+            (
+                "effect_measure",
+                self.effect_measure.clone().map(Value::from),
+            ),
+            ("allowed_increase", self.allowed_increase.map(Value::from)),
+            ("allowed_decrease", self.allowed_decrease.map(Value::from)),
+        ] {
+            if let Some(v) = v {
+                kayenta.insert(k.to_string(), v);
+            }
+        }
+        if !kayenta.is_empty() {
+            put("kayenta", Some(Value::Object(kayenta)));
+        }
         put("share", self.share.map(Value::from));
         put("quantiles", self.quantiles.clone().map(Value::from));
         put("thresholds", self.thresholds.clone().map(Value::from));
@@ -163,6 +230,61 @@ impl CompareArgs {
         put("max_difference", self.max_difference.map(Value::from));
         put("min_difference", self.min_difference.map(Value::from));
         m
+    }
+
+    /// Options that mean nothing to the rule chosen (issue 16, defect 9): Kayenta's classifier
+    /// has its own tolerance and confidence and no α, margin or minimum sample, so those are
+    /// refused with `--rule kayenta`; Kayenta's own options are refused without it.
+    fn check_rule_options(&self) -> Result<(), CliError> {
+        let kayenta = self.rule.as_deref() == Some("kayenta");
+        let kayenta_only = [
+            ("--tolerance", self.tolerance.is_some()),
+            ("--kayenta-confidence", self.kayenta_confidence.is_some()),
+            ("--effect-measure", self.effect_measure.is_some()),
+            ("--allowed-increase", self.allowed_increase.is_some()),
+            ("--allowed-decrease", self.allowed_decrease.is_some()),
+        ];
+        if !kayenta {
+            if let Some((flag, _)) = kayenta_only.iter().find(|(_, set)| *set) {
+                return Err(usage(format!(
+                    "option {flag} applies only to --method mann-whitney --rule kayenta"
+                )));
+            }
+            return Ok(());
+        }
+        let strict_only = [
+            (
+                "--confidence",
+                self.confidence.is_some(),
+                "use --kayenta-confidence for Kayenta's interval",
+            ),
+            (
+                "--margin",
+                self.margin.is_some(),
+                "use --tolerance for Kayenta's band around the estimate",
+            ),
+            (
+                "--fail-margin",
+                self.fail_margin.is_some(),
+                "use --tolerance and --allowed-increase/--allowed-decrease",
+            ),
+            (
+                "--alpha",
+                self.alpha.is_some(),
+                "Kayenta decides by --kayenta-confidence",
+            ),
+            (
+                "--min-samples",
+                self.min_samples.is_some(),
+                "Kayenta has no minimum sample",
+            ),
+        ];
+        match strict_only.iter().find(|(_, set, _)| *set) {
+            Some((flag, _, instead)) => Err(usage(format!(
+                "option {flag} is not used by --rule kayenta ({instead})"
+            ))),
+            None => Ok(()),
+        }
     }
 
     /// Says a config error about the method's parameters in terms of the flags typed:
@@ -199,6 +321,17 @@ fn file_arm(spec: ArmConfig, data: ArmData) -> ComparisonArm {
 
 fn file_source(path: &Path) -> Option<SeriesSource> {
     Some(SeriesSource::File(path.to_path_buf()))
+}
+
+/// A scalar arm whose file may hold NaN when a NaN strategy will handle it.
+fn values_arm_reading(path: &Path, allow_nan: bool) -> Result<ComparisonArm, CliError> {
+    Ok(file_arm(
+        ArmConfig {
+            file: Some(path.to_path_buf()),
+            ..ArmConfig::default()
+        },
+        ArmData::values(read_series(path, allow_nan)?),
+    ))
 }
 
 /// A scalar arm (with the threshold's optional traffic series).
@@ -296,13 +429,24 @@ pub fn run(args: &CompareArgs) -> Result<Exit, CliError> {
             };
             (canary, baseline)
         }
-        MethodName::MannWhitney | MethodName::Welch | MethodName::Msprt => (
-            values_arm(&args.canary, None)?,
-            Some(values_arm(
-                need(&args.baseline, "--baseline", method)?,
-                None,
-            )?),
-        ),
+        MethodName::MannWhitney | MethodName::Welch | MethodName::Msprt => {
+            if method == MethodName::MannWhitney {
+                args.check_rule_options()?;
+            } else if args.nan_strategy.is_some() || args.outliers.is_some() {
+                return Err(usage(format!(
+                    "--nan-strategy and --outliers apply to mann-whitney, not {method}"
+                )));
+            }
+            // NaN is read only where a NaN strategy will handle it.
+            let allow_nan = matches!(args.nan_strategy.as_deref(), Some("remove" | "replace"));
+            (
+                values_arm_reading(&args.canary, allow_nan)?,
+                Some(values_arm_reading(
+                    need(&args.baseline, "--baseline", method)?,
+                    allow_nan,
+                )?),
+            )
+        }
         MethodName::CountSequential => (
             counts_arm(
                 &args.canary,
@@ -325,7 +469,14 @@ pub fn run(args: &CompareArgs) -> Result<Exit, CliError> {
             }
         }
     };
-    let comparison = Comparison::new(method, args.params_json(), canary, baseline)
+    // Kayenta's nanStrategy is the metric's: the engine applies it before the method runs.
+    let nan = match args.nan_strategy.as_deref() {
+        Some("remove") => Some(NanStrategy::Remove),
+        Some("replace") => Some(NanStrategy::Replace(0.0)),
+        Some(_) => Some(NanStrategy::Reject),
+        None => None,
+    };
+    let comparison = Comparison::new(method, args.params_json(), nan, canary, baseline)
         .map_err(|e| args.flag_error(&e))?;
     let report = comparison.judge();
     if report.outcome == MetricOutcome::Error {

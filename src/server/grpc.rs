@@ -176,8 +176,8 @@ impl pb::judge_server::Judge for JudgeService {
         // The same budget, in-flight count and metrics as every other door; the engine runs
         // on a blocking thread so the budget can end the wait on a large exact test.
         let work = async move {
-            let comparison =
-                Comparison::new(method, params, canary, baseline).map_err(JudgeError::Config)?;
+            let comparison = Comparison::new(method, params, None, canary, baseline)
+                .map_err(JudgeError::Config)?;
             tokio::task::spawn_blocking(move || comparison.judge())
                 .await
                 .map_err(JudgeError::Engine)

@@ -1,6 +1,6 @@
 //! Sequential count test for errors against traffic (method `count-sequential`): Beta mixture
 //! for a constant traffic share, grid-mixture e-process for a share that changes per interval,
-//! and a rate-ratio confidence sequence for Pass.
+//! and a rate-ratio confidence sequence for Pass (`ratio_cs`).
 //!
 //! Conditioning on the total number of events, each event is the canary's with probability
 //! q(r) = rπ/(rπ + 1 − π), where π is the canary's traffic share and r the rate ratio
@@ -8,6 +8,7 @@
 //! prefix of the series is a look and a rejection is "ever crossed 1/α" (Ville), so the answer
 //! is the same whenever it is asked and needs no stored state.
 
+use super::ratio_cs::{self, RatioCell, RunningInterval};
 use super::{Decision, StatsError, Verdict};
 use serde::{Deserialize, Serialize};
 
@@ -30,6 +31,11 @@ pub struct CountParams {
     /// Pass when the rate-ratio upper bound is below 1 + margin.
     #[serde(default = "default_margin")]
     pub margin: f64,
+    /// Fail only when a rate ratio above 1 + fail_margin is shown: the Fail e-process tests
+    /// H0: r ≤ 1 + fail_margin. `None` (the default) uses `margin` (see
+    /// [`super::fail_margin`]); 0 fails on any shown increase.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fail_margin: Option<f64>,
     /// Fixed canary traffic share ρ (Beta-mixture test); `None` uses the per-interval share.
     #[serde(default)]
     pub share: Option<f64>,
@@ -75,6 +81,7 @@ impl Default for CountParams {
         CountParams {
             alpha: default_alpha(),
             margin: default_margin(),
+            fail_margin: None,
             share: None,
             prior_strength: default_k(),
             min_events: default_min_events(),
@@ -86,11 +93,6 @@ impl Default for CountParams {
 
 /// Rate-ratio alternatives of the grid mixtures (statistics.md §6.2(e)), equal weights.
 pub const RATIO_GRID: [f64; 7] = [1.1, 1.25, 1.5, 2.0, 3.0, 5.0, 10.0];
-
-/// Search range of the rate-ratio confidence bounds; a bound at an end means "at least this
-/// extreme".
-const R_MIN: f64 = 1e-6;
-const R_MAX: f64 = 1e6;
 
 /// Largest count accepted per interval and in total, 2^53: above it a double no longer holds
 /// every integer, totals lose events silently and `n_canary` (a u64) would saturate; such
@@ -215,21 +217,22 @@ fn log_beta_lower_cf(a: f64, b: f64, x: f64) -> f64 {
     log_front + h.ln()
 }
 
-/// One-sided Beta-mixture log e-value for a constant canary share ρ: the Lindon–Malek
-/// Beta(kρ, k(1−ρ)) prior restricted to θ > ρ (statistics.md §6.2(e)),
-/// BF = [B(a+E_c, b+E_b)·Q(a+E_c, b+E_b; ρ)] / [B(a, b)·Q(a, b; ρ)] / (ρ^{E_c}(1−ρ)^{E_b}).
-/// For every θ ≤ ρ and θ' ≥ ρ the one-event likelihood ratio has mean ≤ 1, so this is a
-/// nonnegative supermartingale under the composite null "canary not worse".
-pub(crate) fn log_beta_mixture_one_sided(ec: f64, eb: f64, rho: f64, k: f64) -> f64 {
+/// One-sided Beta-mixture log e-value for a constant canary share ρ against the canary's
+/// event share θ0 (θ0 = ρ for "rate ratio ≤ 1", q(1 + fail_margin) in general): the
+/// Lindon–Malek Beta(kρ, k(1−ρ)) prior restricted to θ > θ0 (statistics.md §6.2(e)),
+/// BF = [B(a+E_c, b+E_b)·Q(a+E_c, b+E_b; θ0)] / [B(a, b)·Q(a, b; θ0)] / (θ0^{E_c}(1−θ0)^{E_b}).
+/// For every θ ≤ θ0 and θ' ≥ θ0 the one-event likelihood ratio has mean ≤ 1, so this is a
+/// nonnegative supermartingale under the composite null "canary share ≤ θ0".
+pub(crate) fn log_beta_mixture_one_sided(ec: f64, eb: f64, rho: f64, theta0: f64, k: f64) -> f64 {
     let (a, b) = (k * rho, k * (1.0 - rho));
     use statrs::function::beta::ln_beta;
-    let mut out = ln_beta(a + ec, b + eb) - ln_beta(a, b) + log_beta_upper(a + ec, b + eb, rho)
-        - log_beta_upper(a, b, rho);
+    let mut out = ln_beta(a + ec, b + eb) - ln_beta(a, b) + log_beta_upper(a + ec, b + eb, theta0)
+        - log_beta_upper(a, b, theta0);
     if ec > 0.0 {
-        out -= ec * rho.ln();
+        out -= ec * theta0.ln();
     }
     if eb > 0.0 {
-        out -= eb * (-rho).ln_1p();
+        out -= eb * (-theta0).ln_1p();
     }
     out
 }
@@ -245,6 +248,7 @@ fn validate_params(p: &CountParams) -> Result<(), StatsError> {
             format!("must be a finite number ≥ 0, got {}", p.margin),
         );
     }
+    super::fail_margin(p.fail_margin, p.margin)?;
     if let Some(s) = p.share
         && !(s > 0.0 && s < 1.0)
     {
@@ -333,12 +337,15 @@ fn validate_arm(arm: &'static str, s: &CountSeries) -> Result<(), StatsError> {
 
 /// Compare canary and baseline event counts, interval by interval.
 ///
-/// Fail test (H0: canary rate ≤ baseline rate): with `share = Some(ρ)` the one-sided
-/// Lindon–Malek Beta mixture on cumulative counts; with `share = None` the grid mixture over
-/// r ∈ [`RATIO_GRID`] of per-interval likelihood ratios with π_i = n_c,i/(n_c,i + n_b,i).
-/// Rate-ratio confidence sequence: r_U is the smallest r0 whose mirror-image e-process for
-/// H0: r ≥ r0 (alternatives r0/g) ever reached 1/α, r_L the largest r0 whose process for
-/// H0: r ≤ r0 (alternatives r0·g) did; running min / max over looks.
+/// Fail test (H0: rate ratio ≤ 1 + fail_margin, issue 16 defect 5; fail_margin defaults to
+/// `margin`): with `share = Some(ρ)` the one-sided Lindon–Malek Beta mixture on cumulative
+/// counts against the event share q(1 + fail_margin); with `share = None` the grid mixture
+/// over r = (1 + fail_margin)·g, g ∈ [`RATIO_GRID`], of per-interval likelihood ratios with
+/// π_i = n_c,i/(n_c,i + n_b,i). `e_value`/`p_value` are this test's.
+/// Rate-ratio confidence sequence ([`ratio_cs`]): r_U is the smallest r0 whose Bennett
+/// ladder-mixture e-process for H0: r ≥ r0 reached 1/α at an anchored look, r_L the largest
+/// r0 whose process for H0: r ≤ r0 did; running min / max over the anchored looks (every
+/// look with a fixed share). Its width shrinks like 1/√events, with no floor from a grid.
 /// Fail when the e-process ever reached 1/α (and both arms have `min_requests`); Pass when
 /// r_U < 1 + margin with at least `min_events` events; else Inconclusive.
 /// `effect` is the rate ratio (canary rate / baseline rate), `ci_low`/`ci_high` are r_L/r_U.
@@ -412,8 +419,10 @@ pub fn compare(
     }
     if let Some(look) = first_fail {
         decision.verdict = Verdict::Fail;
+        let fail_margin = super::fail_margin(params.fail_margin, params.margin)?;
         decision.reason = format!(
-            "canary error rate above baseline: e-value reached 1/α = {:.1} by interval {look} (rate ratio {ratio_text}, lower bound {r_lower:.3})",
+            "canary error rate above baseline beyond the fail margin: the e-value against rate ratio ≤ 1 + fail_margin = {:.3} reached 1/α = {:.1} by interval {look} (rate ratio {ratio_text}, confidence sequence lower bound {r_lower:.3})",
+            1.0 + fail_margin,
             1.0 / alpha
         );
         decision.reason.push_str(&empty_note);
@@ -549,6 +558,8 @@ fn scan(
     let n = canary.events.len();
     let alpha = params.alpha;
     let log_threshold = (1.0 / alpha).ln();
+    // The Fail test's null: rate ratio ≤ r_fail (issue 16, defect 5).
+    let r_fail = 1.0 + super::fail_margin(params.fail_margin, params.margin)?;
     for (arm, s) in [("canary.traffic", canary), ("baseline.traffic", baseline)] {
         let total: f64 = s.traffic.iter().sum();
         if total > MAX_EXACT_COUNT {
@@ -561,7 +572,9 @@ fn scan(
         }
     }
 
-    let mut cells: Vec<Cell> = Vec::with_capacity(n);
+    // The confidence sequence's view of the intervals (varying share; with a fixed share one
+    // aggregate cell says the same, so every look is an anchor at O(1) cost).
+    let mut ratio_cells: Vec<RatioCell> = Vec::with_capacity(if with_bounds { n } else { 0 });
     let (mut ec_tot, mut eb_tot, mut nc_tot, mut nb_tot) = (0.0, 0.0, 0.0, 0.0);
     // Incremental grid sums for the Fail process in the varying-share mode (r0 = 1).
     let mut fail_sums = [0.0; RATIO_GRID.len()];
@@ -569,11 +582,9 @@ fn scan(
     let mut log_e_max = 0.0_f64;
     let mut first_cross: Option<usize> = None;
     let mut first_fail: Option<usize> = None;
-    // Rate-ratio bounds: the grid sums of the mirror-image processes at the current bound,
-    // updated in O(grid) per interval and re-solved only when that process rejects.
-    let mut empty_at: Option<usize> = None;
-    let mut upper = BoundTracker::new(false);
-    let mut lower = BoundTracker::new(true);
+    // Rate-ratio bounds (`ratio_cs`): running intersection over the anchored looks.
+    let mut interval = RunningInterval::default();
+    let mut next_anchor = 1usize;
     for i in 0..n {
         let (ec, eb) = (canary.events[i], baseline.events[i]);
         let (nc, nb) = (canary.traffic[i], baseline.traffic[i]);
@@ -588,13 +599,18 @@ fn scan(
             None => 0.5,
         };
         let cell = Cell { ec, eb, pi };
-        cells.push(cell);
 
         log_e = match params.share {
-            Some(rho) => log_beta_mixture_one_sided(ec_tot, eb_tot, rho, params.prior_strength),
+            Some(rho) => log_beta_mixture_one_sided(
+                ec_tot,
+                eb_tot,
+                rho,
+                r_fail * rho / (r_fail * rho + 1.0 - rho),
+                params.prior_strength,
+            ),
             None => {
                 for (s, g) in fail_sums.iter_mut().zip(RATIO_GRID) {
-                    *s += log_lr(&cell, g, 1.0);
+                    *s += log_lr(&cell, r_fail * g, r_fail);
                 }
                 log_sum_exp_mean(&fail_sums)
             }
@@ -610,19 +626,51 @@ fn scan(
         {
             first_fail = Some(i + 1);
         }
-        if with_bounds && ec + eb > 0.0 {
-            upper.push(&cells, log_threshold);
-            lower.push(&cells, log_threshold);
-            if empty_at.is_none() && lower.bound > upper.bound {
-                empty_at = Some(i + 1);
+        if with_bounds {
+            let look = i + 1;
+            if params.share.is_none() {
+                ratio_cells.push(RatioCell {
+                    canary_events: ec,
+                    events: ec + eb,
+                    share: pi,
+                });
+            }
+            let anchored = params.share.is_some() || look == next_anchor || look == n;
+            if look == next_anchor {
+                next_anchor = ratio_cs::next_anchor(look);
+            }
+            if anchored && ec_tot + eb_tot > 0.0 {
+                match params.share {
+                    Some(rho) => interval.anchor(
+                        &[RatioCell {
+                            canary_events: ec_tot,
+                            events: ec_tot + eb_tot,
+                            share: rho,
+                        }],
+                        look,
+                        log_threshold,
+                    ),
+                    None => interval.anchor(&ratio_cells, look, log_threshold),
+                }
             }
         }
     }
+    let empty_at = interval.empty_at;
     // After an empty running intersection, the last look's own interval (not intersected
-    // with earlier looks) is what is shown; one solve per side over all cells.
+    // with earlier looks) is what is shown.
     let own = match empty_at {
-        Some(_) => own_interval(&cells, log_threshold),
-        None => (lower.bound, upper.bound),
+        Some(_) => match params.share {
+            Some(rho) => ratio_cs::own_interval(
+                &[RatioCell {
+                    canary_events: ec_tot,
+                    events: ec_tot + eb_tot,
+                    share: rho,
+                }],
+                log_threshold,
+            ),
+            None => ratio_cs::own_interval(&ratio_cells, log_threshold),
+        },
+        None => (interval.lower, interval.upper),
     };
     Ok(Scan {
         n,
@@ -637,200 +685,6 @@ fn scan(
         r_lower: own.0,
         empty_at,
     })
-}
-
-/// The rate-ratio interval of the last look alone: {r0 : the mixture e-processes for
-/// H0: r ≤ r0 and H0: r ≥ r0, evaluated on all `cells`, are both below 1/α}.
-fn own_interval(cells: &[Cell], log_threshold: f64) -> (f64, f64) {
-    let r_min = R_MIN.ln().exp();
-    let r_max = R_MAX.ln().exp();
-    // r_U: processes for H0: r ≥ r0 (upper = false) grow with r0; search down from R_MAX.
-    let from = GridSums::over(cells, r_max, false);
-    let hi = if from.mix().0 < log_threshold {
-        f64::INFINITY
-    } else {
-        solve_crossing(
-            cells,
-            &from,
-            &GridSums::over(cells, r_min, false),
-            log_threshold,
-        )
-        .r0
-    };
-    // r_L: processes for H0: r ≤ r0 (upper = true) shrink with r0; search up from R_MIN.
-    let from = GridSums::over(cells, r_min, true);
-    let lo = if from.mix().0 < log_threshold {
-        0.0
-    } else {
-        solve_crossing(
-            cells,
-            &from,
-            &GridSums::over(cells, r_max, true),
-            log_threshold,
-        )
-        .r0
-    };
-    (lo, hi.max(lo))
-}
-
-/// Per-grid log e-process sums and their slopes in x = log r0 at one r0 (a prefix of cells
-/// folded in one by one), so the value and slope of the mixture come from [`GridSums::mix`].
-#[derive(Debug, Clone, Copy)]
-struct GridSums {
-    r0: f64,
-    upper: bool,
-    sums: [f64; RATIO_GRID.len()],
-    slopes: [f64; RATIO_GRID.len()],
-}
-
-impl GridSums {
-    fn new(r0: f64, upper: bool) -> Self {
-        GridSums {
-            r0,
-            upper,
-            sums: [0.0; RATIO_GRID.len()],
-            slopes: [0.0; RATIO_GRID.len()],
-        }
-    }
-
-    /// Fold in one cell: its log likelihood ratio of r = r0·g (`upper`) or r0/g against r0,
-    /// e_c·log(r/r0) − e·log((rπ + 1 − π)/(r0π + 1 − π)), and its slope in log r0,
-    /// e·(q(r0) − q(r)) with q(r) = rπ/(rπ + 1 − π).
-    fn add(&mut self, c: &Cell) {
-        let e = c.ec + c.eb;
-        if e == 0.0 {
-            return;
-        }
-        let r0 = self.r0;
-        let base = r0 * c.pi + 1.0 - c.pi;
-        let q0 = r0 * c.pi / base;
-        let log_base = base.ln();
-        for ((s, d), g) in self
-            .sums
-            .iter_mut()
-            .zip(self.slopes.iter_mut())
-            .zip(RATIO_GRID)
-        {
-            let (r, log_ratio) = if self.upper {
-                (r0 * g, g.ln())
-            } else {
-                (r0 / g, -g.ln())
-            };
-            let alt = r * c.pi + 1.0 - c.pi;
-            if c.ec > 0.0 {
-                *s += c.ec * log_ratio;
-            }
-            *s -= e * (alt.ln() - log_base);
-            *d += e * (q0 - r * c.pi / alt);
-        }
-    }
-
-    fn over(cells: &[Cell], r0: f64, upper: bool) -> Self {
-        let mut out = GridSums::new(r0, upper);
-        cells.iter().for_each(|c| out.add(c));
-        out
-    }
-
-    /// Log of the equal-weight grid mixture and its slope in log r0 (the softmax-weighted
-    /// average of the per-grid slopes).
-    fn mix(&self) -> (f64, f64) {
-        let m = self.sums.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let mut w = [0.0; RATIO_GRID.len()];
-        for (w, s) in w.iter_mut().zip(&self.sums) {
-            *w = (s - m).exp();
-        }
-        let total: f64 = w.iter().sum();
-        let value = m + (total / RATIO_GRID.len() as f64).ln();
-        let slope = w.iter().zip(&self.slopes).map(|(w, d)| w * d).sum::<f64>() / total;
-        (value, slope)
-    }
-}
-
-/// One side of the rate-ratio confidence sequence. `upper = false` tracks r_U (processes for
-/// H0: r ≥ r0, increasing in r0); `upper = true` tracks r_L (H0: r ≤ r0, decreasing in r0).
-/// The grid sums and slopes at the current bound and at the far end of the search range are
-/// kept up to date in O(grid) per interval, so an interval costs O(grid) unless the process
-/// at the bound now rejects, which moves the bound (running min / max) by a Newton search over
-/// all cells that starts from the known value and slope at the old bound.
-struct BoundTracker {
-    bound: f64,
-    at_bound: GridSums,
-    at_far: GridSums,
-}
-
-impl BoundTracker {
-    fn new(upper: bool) -> Self {
-        // The search runs from the bound towards the far end: R_MIN for r_U, R_MAX for r_L.
-        // exp(ln(·)) as the search works in log r0, so the far end is the same number the
-        // search would evaluate.
-        let far = if upper { R_MAX } else { R_MIN };
-        BoundTracker {
-            bound: if upper { 0.0 } else { f64::INFINITY },
-            at_bound: GridSums::new(if upper { R_MIN } else { R_MAX }, upper),
-            at_far: GridSums::new(far.ln().exp(), upper),
-        }
-    }
-
-    /// Account for the newest cell (the last of `cells`) and move the bound if needed.
-    fn push(&mut self, cells: &[Cell], log_threshold: f64) {
-        let Some(cell) = cells.last() else {
-            return;
-        };
-        self.at_bound.add(cell);
-        self.at_far.add(cell);
-        if self.at_bound.mix().0 < log_threshold {
-            return;
-        }
-        // The process at the current bound rejects: the new bound is the crossing point.
-        self.at_bound = solve_crossing(cells, &self.at_bound, &self.at_far, log_threshold);
-        self.bound = self.at_bound.r0;
-    }
-}
-
-/// The r0 at which the grid process over `cells` crosses log(1/α), searching from
-/// `from.r0` (where it rejects) towards R_MIN (`upper = false`) or R_MAX (`upper = true`);
-/// returns the sums at the crossing. Newton's method in x = ±log r0 with a bisection
-/// safeguard inside the bracket; the far end is returned as it is when the process still
-/// rejects there.
-fn solve_crossing(cells: &[Cell], from: &GridSums, far: &GridSums, log_threshold: f64) -> GridSums {
-    let upper = from.upper;
-    // g(x) increases in x = ±log r0, rejection is g ≥ 0.
-    let sign = if upper { -1.0 } else { 1.0 };
-    let g_of = |at: &GridSums| -> (f64, f64) {
-        let (v, d) = at.mix();
-        (v - log_threshold, sign * d)
-    };
-    if g_of(far).0 >= 0.0 {
-        return *far;
-    }
-    let (mut lo, mut hi) = (sign * far.r0.ln(), sign * from.r0.ln());
-    let mut at = *from;
-    let mut x = hi;
-    let (mut gx, mut dx) = g_of(&at);
-    for _ in 0..200 {
-        if gx < 0.0 {
-            lo = x;
-        } else {
-            hi = x;
-        }
-        if hi - lo <= 1e-13 * (1.0 + hi.abs()) {
-            break;
-        }
-        let newton = if dx > 0.0 { x - gx / dx } else { f64::NAN };
-        let next = if newton > lo && newton < hi {
-            newton
-        } else {
-            0.5 * (lo + hi)
-        };
-        if (next - x).abs() <= 1e-14 * (1.0 + x.abs()) {
-            // Converged: x is within 1e-14 (relative) of the root; keep the sums at x.
-            break;
-        }
-        x = next;
-        at = GridSums::over(cells, (sign * x).exp(), upper);
-        (gx, dx) = g_of(&at);
-    }
-    at
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ pub mod mann_whitney;
 pub mod msprt;
 pub mod nan;
 pub mod quantile;
+pub mod ratio_cs;
 pub mod special;
 pub mod threshold;
 pub mod welch;
@@ -214,5 +215,25 @@ pub(crate) fn power_of_two_scale(values: impl Iterator<Item = f64>) -> f64 {
         1.0
     } else {
         (exponent as i32 as f64).exp2()
+    }
+}
+
+/// The fail margin a method uses: `fail_margin` when set, else the metric's `margin`.
+///
+/// Every comparative method (welch, mann-whitney's strict rule, msprt, count-sequential,
+/// quantile-sequential) follows one tri-state rule (issue 16, defect 5): **fail** only when
+/// harm beyond `fail_margin` is shown at the method's α (its harm-side confidence bound lies
+/// beyond the fail band), **pass** when the effect is shown inside `margin`, else
+/// **inconclusive**. Defaulting to the margin means a shift the team declared tolerable is
+/// never a reason to roll back, however significant at high traffic; `fail_margin: 0` fails
+/// on any shown harm.
+pub(crate) fn fail_margin(fail_margin: Option<f64>, margin: f64) -> Result<f64, StatsError> {
+    match fail_margin {
+        None => Ok(margin),
+        Some(f) if f.is_finite() && f >= 0.0 => Ok(f),
+        Some(f) => Err(StatsError::InvalidParameter {
+            name: "fail_margin",
+            why: format!("must be a finite number ≥ 0, got {f}"),
+        }),
     }
 }

@@ -29,6 +29,10 @@ pub struct MsprtParams {
     /// Relative non-inferiority margin (fraction of the baseline mean).
     #[serde(default = "default_margin")]
     pub margin: f64,
+    /// Harm beyond this fraction of the baseline mean must be shown (by the confidence
+    /// sequence) to fail; `None` (the default) uses `margin` (see [`super::fail_margin`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fail_margin: Option<f64>,
     /// Points per arm before any decision (plug-in variance burn-in); at least 2 are used.
     #[serde(default = "default_burn_in")]
     pub burn_in: usize,
@@ -51,6 +55,7 @@ impl Default for MsprtParams {
             harm: Harm::Increase,
             tau: None,
             margin: default_margin(),
+            fail_margin: None,
             burn_in: default_burn_in(),
         }
     }
@@ -296,6 +301,7 @@ fn validate(params: &MsprtParams) -> Result<(), StatsError> {
             why: format!("must be a finite number ≥ 0, got {}", params.margin),
         });
     }
+    super::fail_margin(params.fail_margin, params.margin)?;
     if let Some(tau) = params.tau
         && !(tau.is_finite() && tau > 0.0)
     {
@@ -313,7 +319,10 @@ fn validate(params: &MsprtParams) -> Result<(), StatsError> {
 /// `harm = increase` (or `decrease`) the e-process is Howard's one-sided mixture for "canary
 /// mean above (below) baseline mean" and the confidence sequence is the pair of one-sided
 /// bounds at α each; with `either` it is the two-sided mixture and its CS. The CS reported is
-/// the running intersection over all looks. Fail when the e-process ever reached 1/α; Pass
+/// the running intersection over all looks. Fail when the CS's harm-side bound lies beyond
+/// `fail_margin · |ȳ over the burn-in|` (issue 16, defect 5; fixed at the first look so a
+/// Fail is never taken back; with `fail_margin: 0` that is exactly "the e-process ever
+/// reached 1/α", as the bound is where the process shifted by it crosses); Pass
 /// when the harm-side CS bound lies inside `margin · |ȳ|`; else Inconclusive.
 /// `p_value = min(1, 1/max e)`, `e_value` is the e-value at the last look, `extra` holds
 /// `e_max`, `tau`, `first_fail_look` (1-based interval, when failed) and more.
@@ -355,7 +364,13 @@ pub fn compare(
     back(&mut d.effect);
     back(&mut d.ci_low);
     back(&mut d.ci_high);
-    for key in ["tau", "mean_canary", "mean_baseline", "margin_abs"] {
+    for key in [
+        "tau",
+        "mean_canary",
+        "mean_baseline",
+        "margin_abs",
+        "fail_band",
+    ] {
         if let Some(v) = d.extra.get_mut(key) {
             *v *= scale;
         }
@@ -389,7 +404,11 @@ fn compare_scaled(
         None => default_tau(&canary[..burn], &baseline[..burn], params.margin),
     };
     let alpha = params.alpha;
-    let log_threshold = (1.0 / alpha).ln();
+    let fail_margin = super::fail_margin(params.fail_margin, params.margin)?;
+    // Fixed before the first look, like τ, so the fail rule is sticky: the running bounds only
+    // tighten, so once harm beyond this band is shown it stays shown.
+    let burn_mean = baseline[..burn].iter().sum::<f64>() / burn as f64;
+    let fail_band = fail_margin * burn_mean.abs();
 
     let mut wx = Welford::default();
     let mut wy = Welford::default();
@@ -447,11 +466,11 @@ fn compare_scaled(
         if le > log_e_max {
             log_e_max = le;
         }
-        if first_fail.is_none() && le >= log_threshold {
-            first_fail = Some(t);
-        }
         lo_star = lo_star.max(d - radius);
         hi_star = hi_star.min(d + radius);
+        if first_fail.is_none() && harm_shown(params.harm, lo_star, hi_star, fail_band) {
+            first_fail = Some(t);
+        }
         if empty_at.is_none() && lo_star > hi_star {
             empty_at = Some(t);
         }
@@ -460,6 +479,7 @@ fn compare_scaled(
 
     let mean_b = wy.mean;
     let margin_abs = params.margin * mean_b.abs();
+    decision.extra.insert("fail_band".into(), fail_band);
     decision.e_value = Some(log_e.min(700.0).exp());
     decision.p_value = Some((-log_e_max).exp().min(1.0));
     decision
@@ -497,14 +517,13 @@ fn compare_scaled(
     let side = match params.harm {
         Harm::Increase => "above",
         Harm::Decrease => "below",
-        Harm::Either => "different from",
+        Harm::Either => "outside",
     };
     if let Some(look) = first_fail {
         decision.verdict = Verdict::Fail;
         decision.extra.insert("first_fail_look".into(), look as f64);
         decision.reason = format!(
-            "canary mean {side} baseline: e-value reached 1/α = {:.1} at look {look} (max e = {:.3e})",
-            1.0 / alpha,
+            "harm beyond the fail band ±{fail_band:.4} (fail_margin {fail_margin}) shown: the confidence sequence [{lo_star:.4}, {hi_star:.4}] for canary − baseline mean lies {side} it, first at look {look} (max e = {:.3e} against no difference)",
             log_e_max.min(700.0).exp()
         );
         decision.reason.push_str(&empty_note);
@@ -523,12 +542,21 @@ fn compare_scaled(
         );
     } else {
         decision.reason = format!(
-            "no rejection yet (max e = {:.3}) and the confidence sequence [{lo_star:.4}, {hi_star:.4}] is not inside the margin ±{margin_abs:.4}",
+            "neither harm beyond the fail band ±{fail_band:.4} (fail_margin {fail_margin}) nor a difference inside the margin ±{margin_abs:.4} shown: confidence sequence [{lo_star:.4}, {hi_star:.4}] (max e = {:.3} against no difference)",
             log_e_max.exp()
         );
     }
     decision.reason.push_str(&empty_note);
     Ok(decision)
+}
+
+/// Whether running bounds [lo, hi] of canary − baseline show harm beyond `band` (≥ 0).
+fn harm_shown(harm: Harm, lo: f64, hi: f64, band: f64) -> bool {
+    match harm {
+        Harm::Increase => lo > band,
+        Harm::Decrease => hi < -band,
+        Harm::Either => lo > band || hi < -band,
+    }
 }
 
 /// Default mixture scale τ from the burn-in points only, so it is fixed before the first look.

@@ -40,10 +40,16 @@ pub struct QuantileParams {
     /// which the uniform band holds.
     #[serde(default = "default_min_samples")]
     pub min_samples: usize,
-    /// Raw samples: Fail only when a canary quantile's lower bound exceeds the baseline's
-    /// upper bound by more than this fraction (0 = any shown increase).
-    #[serde(default)]
-    pub fail_tolerance: f64,
+    /// Fail only when harm beyond this fraction is shown: raw samples, a canary quantile's
+    /// lower bound above the baseline's upper bound by more than it; histograms, a
+    /// slow-request rate ratio shown above 1 + it. `None` (the default) uses `margin` (see
+    /// [`super::fail_margin`]); `fail_tolerance`, its old name, is still read.
+    #[serde(
+        default,
+        alias = "fail_tolerance",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub fail_margin: Option<f64>,
     /// Histograms: fixed canary traffic share for the count test (`None` = per interval).
     #[serde(default)]
     pub share: Option<f64>,
@@ -70,7 +76,7 @@ impl Default for QuantileParams {
             quantiles: default_quantiles(),
             thresholds: None,
             min_samples: default_min_samples(),
-            fail_tolerance: 0.0,
+            fail_margin: None,
             share: None,
         }
     }
@@ -259,18 +265,14 @@ fn validate_common(params: &QuantileParams) -> Result<(), StatsError> {
             format!("must be a finite number ≥ 0, got {}", params.margin),
         );
     }
-    if !(params.fail_tolerance.is_finite() && params.fail_tolerance >= 0.0) {
-        return bad(
-            "fail_tolerance",
-            format!("must be a finite number ≥ 0, got {}", params.fail_tolerance),
-        );
-    }
+    super::fail_margin(params.fail_margin, params.margin)?;
     Ok(())
 }
 
 /// Verdict of the raw-sample rule from both arms' (intersected) quantile CSs, shared by
 /// [`compare_samples`] and the simulation. Fail if for some p the canary's lower bound is
-/// above the baseline's upper bound by more than `fail_tolerance`; Pass if both arms have
+/// above the baseline's upper bound by more than `fail_margin` (default `margin`, issue 16,
+/// defect 5); Pass if both arms have
 /// `min_samples` and for every p the canary's upper bound is within `(1 + margin)` of the
 /// baseline's lower bound; else Inconclusive.
 pub(crate) fn judge_samples(
@@ -280,9 +282,11 @@ pub(crate) fn judge_samples(
     n_baseline: usize,
     params: &QuantileParams,
 ) -> Verdict {
-    let fail = canary.iter().zip(baseline).any(|(c, b)| {
-        c.0.is_finite() && b.1.is_finite() && c.0 > b.1 + params.fail_tolerance * b.1.abs()
-    });
+    let fail_margin = params.fail_margin.unwrap_or(params.margin);
+    let fail = canary
+        .iter()
+        .zip(baseline)
+        .any(|(c, b)| c.0.is_finite() && b.1.is_finite() && c.0 > b.1 + fail_margin * b.1.abs());
     if fail {
         return Verdict::Fail;
     }
@@ -383,9 +387,10 @@ pub fn compare_samples(
     d.ci_high = high;
     d.extra.insert("lil_c".into(), c);
     d.reason = match verdict {
-        Verdict::Fail => {
-            "a canary quantile's lower confidence bound is above the baseline's upper bound".into()
-        }
+        Verdict::Fail => format!(
+            "a canary quantile's lower confidence bound is above the baseline's upper bound by more than the fail margin {:.0}%",
+            params.fail_margin.unwrap_or(params.margin) * 100.0
+        ),
         Verdict::Pass => format!(
             "every monitored canary quantile's upper bound is within {:.0}% of the baseline's lower bound",
             params.margin * 100.0
@@ -540,6 +545,7 @@ pub fn compare_histograms(
     let count_params = CountParams {
         alpha: params.alpha / b,
         margin: params.margin,
+        fail_margin: params.fail_margin,
         share: params.share,
         min_requests: params.min_samples as f64,
         // The slow-request counts are judged by their ratio only, as before the floor existed.
@@ -611,8 +617,9 @@ pub fn compare_histograms(
                     .map(|(bound, _)| format!("le={bound}"))
                     .collect();
                 format!(
-                    "canary has more requests above {} than the baseline (count test at α/{b})",
-                    failing.join(", ")
+                    "canary has more requests above {} than the baseline by more than the fail margin: rate ratio shown above {:.2} (count test at α/{b})",
+                    failing.join(", "),
+                    1.0 + params.fail_margin.unwrap_or(params.margin)
                 )
             }
             Verdict::Pass => format!(

@@ -21,6 +21,10 @@ pub struct WelchParams {
     /// Relative margin (fraction of the baseline mean).
     #[serde(default = "default_margin")]
     pub margin: f64,
+    /// Harm beyond this fraction of the baseline mean must be shown to fail; `None` (the
+    /// default) uses `margin` (see [`super::fail_margin`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fail_margin: Option<f64>,
     /// Which direction is harm.
     #[serde(default)]
     pub harm: Harm,
@@ -64,6 +68,7 @@ impl Default for WelchParams {
             confidence: default_confidence(),
             alpha: default_alpha(),
             margin: default_margin(),
+            fail_margin: None,
             harm: Harm::Increase,
             min_samples: default_min_samples(),
             pass_rule: PassRule::Equivalence,
@@ -200,6 +205,7 @@ fn validate(params: &WelchParams) -> Result<(), StatsError> {
             why: format!("must be a finite number ≥ 0, got {}", params.margin),
         });
     }
+    super::fail_margin(params.fail_margin, params.margin)?;
     if !(params.confidence > 0.0 && params.confidence < 1.0) {
         return Err(StatsError::InvalidParameter {
             name: "confidence",
@@ -218,9 +224,10 @@ fn finite(v: f64) -> Option<f64> {
 
 /// Compare canary with baseline by Welch's t-test.
 ///
-/// Decision (`statistics.md` §6.2(c)), with band = margin·|ȳ|:
-/// - Fail if the one-sided p in the harm direction (two-sided for `Either`) is ≤ α and the
-///   difference of means is beyond the band on the harm side;
+/// Decision (`statistics.md` §6.2(c)), with band = margin·|ȳ| and fail band =
+/// fail_margin·|ȳ| (issue 16, defect 5: the one fail rule of every method):
+/// - Fail if harm beyond the fail band is shown at α: the one-sided t-test of
+///   "difference ≤ fail band" (≥ −fail band for `Decrease`; both at α/2 for `Either`) rejects;
 /// - Pass if TOST at level α shows the difference inside (−band, +band) (both one-sided tests
 ///   reject, i.e. the 1 − 2α interval lies inside), or only the harm side with
 ///   `pass_rule: non-inferiority`;
@@ -276,6 +283,8 @@ fn compare_unchecked(
 ) -> Result<Decision, StatsError> {
     let test = welch_test(canary, baseline, params.alternative, params.confidence)?;
     let band = params.margin * test.mean_baseline.abs();
+    let fail_margin = super::fail_margin(params.fail_margin, params.margin)?;
+    let fail_band = fail_margin * test.mean_baseline.abs();
     let diff = test.difference;
     let mut d = Decision::new("welch", Verdict::Inconclusive, String::new());
     d.n_canary = canary.len() as u64;
@@ -284,6 +293,7 @@ fn compare_unchecked(
     d.extra.insert("mean_canary".into(), test.mean_canary);
     d.extra.insert("mean_baseline".into(), test.mean_baseline);
     d.extra.insert("margin_band".into(), band);
+    d.extra.insert("fail_band".into(), fail_band);
     if test.mean_baseline != 0.0 {
         d.extra
             .insert("relative_effect".into(), diff / test.mean_baseline.abs());
@@ -294,9 +304,9 @@ fn compare_unchecked(
         d.ci_low = Some(diff);
         d.ci_high = Some(diff);
         let harmful = match params.harm {
-            Harm::Increase => diff > band,
-            Harm::Decrease => diff < -band,
-            Harm::Either => diff.abs() > band,
+            Harm::Increase => diff > fail_band,
+            Harm::Decrease => diff < -fail_band,
+            Harm::Either => diff.abs() > fail_band,
         };
         let within = match params.pass_rule {
             PassRule::Equivalence => diff.abs() <= band,
@@ -309,7 +319,9 @@ fn compare_unchecked(
         (d.verdict, d.reason) = if harmful {
             (
                 Verdict::Fail,
-                format!("both arms are constant and the canary differs by {diff} (band ±{band})"),
+                format!(
+                    "both arms are constant and the canary differs by {diff}, beyond the fail band ±{fail_band} (fail_margin {fail_margin})"
+                ),
             )
         } else if within {
             (
@@ -347,11 +359,16 @@ fn compare_unchecked(
     let p_not_above = t_cdf((diff - band) / se, df);
     d.extra.insert("tost_p_lower".into(), p_not_below);
     d.extra.insert("tost_p_upper".into(), p_not_above);
-    let beyond = match params.harm {
-        Harm::Increase => diff >= band && diff > 0.0,
-        Harm::Decrease => diff <= -band && diff < 0.0,
-        Harm::Either => diff.abs() >= band && diff != 0.0,
+    // The fail test: H0 "difference ≤ fail band" on the harm side (both sides at α/2 each
+    // for `Either`).
+    let p_above_fail = t_sf((diff - fail_band) / se, df);
+    let p_below_fail = t_cdf((diff + fail_band) / se, df);
+    let p_fail = match params.harm {
+        Harm::Increase => p_above_fail,
+        Harm::Decrease => p_below_fail,
+        Harm::Either => (2.0 * p_above_fail.min(p_below_fail)).min(1.0),
     };
+    d.extra.insert("p_fail".into(), p_fail);
     let alpha = params.alpha;
     let pass = match (params.pass_rule, params.harm) {
         (PassRule::Equivalence, _) | (PassRule::NonInferiority, Harm::Either) => {
@@ -360,11 +377,11 @@ fn compare_unchecked(
         (PassRule::NonInferiority, Harm::Increase) => p_not_above <= alpha,
         (PassRule::NonInferiority, Harm::Decrease) => p_not_below <= alpha,
     };
-    (d.verdict, d.reason) = if p_harm <= alpha && beyond {
+    (d.verdict, d.reason) = if p_fail <= alpha {
         (
             Verdict::Fail,
             format!(
-                "canary mean differs by {diff:.6} (band ±{band:.6}), harm-side p = {p_harm:.3e} ≤ α = {alpha}"
+                "harm beyond the fail band ±{fail_band:.6} (fail_margin {fail_margin}) shown: canary mean differs by {diff:.6}, p = {p_fail:.3e} ≤ α = {alpha}"
             ),
         )
     } else if pass {
@@ -379,7 +396,7 @@ fn compare_unchecked(
         (
             Verdict::Inconclusive,
             format!(
-                "difference of means {diff:.6} with harm-side p = {p_harm:.3e}: neither harm beyond ±{band:.6} nor equivalence shown at α = {alpha}"
+                "difference of means {diff:.6} (harm-side p = {p_harm:.3e}): neither harm beyond the fail band ±{fail_band:.6} (fail_margin {fail_margin}) nor equivalence within ±{band:.6} shown at α = {alpha}"
             ),
         )
     };

@@ -144,6 +144,10 @@ pub struct MetricConfig {
     /// Relative margin (copied into params).
     #[serde(default)]
     pub margin: Option<f64>,
+    /// Harm beyond this relative margin must be shown to fail (copied into params; default:
+    /// `margin`). The one fail knob of every comparative method (issue 16, defect 5).
+    #[serde(default)]
+    pub fail_margin: Option<f64>,
     /// Minimum points per arm (`burn_in` for msprt).
     #[serde(default)]
     pub min_samples: Option<usize>,

@@ -272,6 +272,9 @@ pub(super) fn knob_field(method: MethodName, knob: &str) -> Option<&'static str>
         ("margin", MannWhitney | Welch | Msprt | CountSequential | QuantileSequential) => {
             Some("margin")
         }
+        ("fail_margin", MannWhitney | Welch | Msprt | CountSequential | QuantileSequential) => {
+            Some("fail_margin")
+        }
         ("min_samples", Threshold | MannWhitney | Welch | QuantileSequential) => {
             Some("min_samples")
         }
@@ -295,7 +298,7 @@ pub(super) fn validate_metric(
     at: &str,
 ) -> Result<Metric, ConfigError> {
     let mut params = m.params.clone().unwrap_or_default();
-    let knobs: [(&str, Option<serde_json::Value>); 5] = [
+    let knobs: [(&str, Option<serde_json::Value>); 6] = [
         (
             "harm",
             m.harm
@@ -303,6 +306,7 @@ pub(super) fn validate_metric(
         ),
         ("alpha", m.alpha.map(serde_json::Value::from)),
         ("margin", m.margin.map(serde_json::Value::from)),
+        ("fail_margin", m.fail_margin.map(serde_json::Value::from)),
         ("min_samples", m.min_samples.map(serde_json::Value::from)),
         ("min_events", m.min_events.map(serde_json::Value::from)),
     ];

@@ -71,6 +71,11 @@ pub struct MannWhitneyParams {
     /// Relative margin (fraction of the baseline median) of the strict rule.
     #[serde(default = "default_margin")]
     pub margin: f64,
+    /// Strict rule: harm beyond this fraction of the baseline median must be shown to fail;
+    /// `None` (the default) uses `margin` (see [`super::fail_margin`]). Not used by the
+    /// `kayenta` rule, which has its own tolerance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fail_margin: Option<f64>,
     /// Which direction is harm for the verdict.
     #[serde(default)]
     pub harm: Harm,
@@ -196,6 +201,7 @@ impl Default for MannWhitneyParams {
             confidence: default_confidence(),
             alpha: default_alpha(),
             margin: default_margin(),
+            fail_margin: None,
             harm: Harm::Increase,
             rule: DecisionRule::Strict,
             min_samples: default_min_samples(),
@@ -238,6 +244,7 @@ fn validate(params: &MannWhitneyParams) -> Result<(), StatsError> {
             why: format!("must be a finite number ≥ 0, got {}", params.margin),
         });
     }
+    super::fail_margin(params.fail_margin, params.margin)?;
     if !(params.kayenta.tolerance >= 0.0 && params.kayenta.tolerance.is_finite()) {
         return Err(StatsError::InvalidParameter {
             name: "kayenta.tolerance",
@@ -310,8 +317,9 @@ fn finite(v: f64) -> Option<f64> {
 /// rule's own numbers.
 ///
 /// Rules (`statistics.md` §6.2(b)):
-/// - `strict`: Fail if the one-sided p in the harm direction (two-sided for `Either`) is ≤ α
-///   and HL lies beyond margin·|median(y)| on the harm side; Pass if the two-sided 1 − 2α HL
+/// - `strict`: Fail if harm beyond fail_margin·|median(y)| is shown: the one-sided 1 − α HL
+///   bound on the harm side (the two-sided 1 − α interval for `Either`) lies beyond that fail
+///   band (issue 16, defect 5: the one fail rule of every method); Pass if the two-sided 1 − 2α HL
 ///   interval lies inside ±margin·|median(y)| (TOST-style equivalence; only the harm side with
 ///   `pass_rule: non-inferiority`); else Inconclusive, and below `min_samples` per arm.
 /// - `kayenta`: NetflixACAJudge's MannWhitneyClassifier (§1.1 steps 3–5).
@@ -436,7 +444,10 @@ fn strict_rule(
 ) -> Result<(), StatsError> {
     let (x, y) = (&diffs.x_asc, &diffs.y_asc);
     let band = params.margin * median(y).abs();
+    let fail_margin = super::fail_margin(params.fail_margin, params.margin)?;
+    let fail_band = fail_margin * median(y).abs();
     d.extra.insert("margin_band".into(), band);
+    d.extra.insert("fail_band".into(), fail_band);
     if x.len() < params.min_samples || y.len() < params.min_samples {
         d.verdict = Verdict::Inconclusive;
         d.reason = format!(
@@ -482,11 +493,54 @@ fn strict_rule(
     if eq_high.is_finite() {
         d.extra.insert("equivalence_ci_high".into(), eq_high);
     }
-    let beyond = match params.harm {
-        Harm::Increase => hl >= band && hl > 0.0,
-        Harm::Decrease => hl <= -band && hl < 0.0,
-        Harm::Either => hl.abs() >= band && hl != 0.0,
+    // The fail test: the harm-side 1 − α bound of the shift beyond the fail band. All values
+    // equal: the shift is exactly 0, which is never beyond a band ≥ 0.
+    let (fail_low, fail_high) = if all_tied {
+        (0.0, 0.0)
+    } else {
+        let alternative = match params.harm {
+            Harm::Increase => Alternative::Greater,
+            Harm::Decrease => Alternative::Less,
+            Harm::Either => Alternative::TwoSided,
+        };
+        shift_interval(diffs, 1.0 - alpha, alternative, exact, params.continuity)?
     };
+    // An interval end can sit on a jump of the rank statistic (zero-heavy data: most pairwise
+    // differences are exactly 0, so the statistic jumps at a shift of 0 and both ends of the
+    // interval land there). Comparing the end with the band then says "not beyond" even when
+    // the test at the band itself rejects (issue 16, defect 9). Harm beyond the band is shown
+    // when the test of "shift = band" rejects, so that test decides at the band: the interval
+    // end is open on the side where the test rejects.
+    let (m, n) = (x.len(), y.len());
+    let p_at = |shift: f64, alternative: Alternative| -> Result<f64, StatsError> {
+        let ranking = rank_sorted(x, y, shift);
+        Ok(u_test_ranked(m, n, &ranking, alternative, params.mode, params.continuity)?.p_value)
+    };
+    let side_alpha = if params.harm == Harm::Either {
+        alpha / 2.0
+    } else {
+        alpha
+    };
+    let above = |lo: f64| -> Result<bool, StatsError> {
+        Ok(!all_tied && (lo > fail_band || p_at(fail_band, Alternative::Greater)? <= side_alpha))
+    };
+    let below = |hi: f64| -> Result<bool, StatsError> {
+        Ok(!all_tied && (hi < -fail_band || p_at(-fail_band, Alternative::Less)? <= side_alpha))
+    };
+    let beyond = match params.harm {
+        Harm::Increase => above(fail_low)?,
+        Harm::Decrease => below(fail_high)?,
+        Harm::Either => above(fail_low)? || below(fail_high)?,
+    };
+    let harm_bound = match params.harm {
+        Harm::Increase => fail_low,
+        Harm::Decrease => fail_high,
+        Harm::Either if hl >= 0.0 => fail_low,
+        Harm::Either => fail_high,
+    };
+    if harm_bound.is_finite() {
+        d.extra.insert("fail_bound".into(), harm_bound);
+    }
     // One-sided intervals have an infinite far end, so only their harm side is compared.
     // Every value in both arms is the same number: the shift is exactly 0, known without
     // uncertainty, so it is inside even a zero band — the same answer Welch gives for two
@@ -494,11 +548,12 @@ fn strict_rule(
     let inside = all_tied
         || ((eq_low == f64::NEG_INFINITY || eq_low > -band)
             && (eq_high == f64::INFINITY || eq_high < band));
-    (d.verdict, d.reason) = if p_harm <= alpha && beyond {
+    (d.verdict, d.reason) = if beyond {
         (
             Verdict::Fail,
             format!(
-                "canary shifted by {hl:.6} (Hodges–Lehmann; band ±{band:.6}), harm-side p = {p_harm:.3e} ≤ α = {alpha}"
+                "harm beyond the fail band ±{fail_band:.6} (fail_margin {fail_margin}) shown: canary shifted by {hl:.6} (Hodges–Lehmann), harm-side {:.0} % bound {harm_bound:.6} (harm-side p = {p_harm:.3e})",
+                100.0 * (1.0 - alpha)
             ),
         )
     } else if inside {
@@ -513,7 +568,7 @@ fn strict_rule(
         (
             Verdict::Inconclusive,
             format!(
-                "shift {hl:.6} with harm-side p = {p_harm:.3e}: neither harm beyond ±{band:.6} nor equivalence shown at α = {alpha}"
+                "shift {hl:.6} with harm-side p = {p_harm:.3e}: neither harm beyond the fail band ±{fail_band:.6} (fail_margin {fail_margin}) nor equivalence within ±{band:.6} shown at α = {alpha}"
             ),
         )
     };
@@ -566,20 +621,48 @@ fn kayenta_rule(
     }
     let allows_increase = matches!(params.harm, Harm::Increase | Harm::Either);
     let allows_decrease = matches!(params.harm, Harm::Decrease | Harm::Either);
-    let high = allows_increase && lo > bound && (effect.is_nan() || effect >= allowed_increase);
-    let low = allows_decrease && hi < -bound && (effect.is_nan() || effect <= allowed_decrease);
+    // Interval ends on a jump of the statistic (issue 16, defect 9): with zero-heavy data the
+    // inverted statistic jumps at a shift of 0, the interval, the estimate and the bound all
+    // collapse to 0, and "lo > bound" cannot hold however significant the difference.
+    // Kayenta's root finder lands just beside the jump and reports High/Low. The rule here:
+    // the interval lies above +bound when its lower end does, or when the statistic at +bound
+    // itself (ties as mid-ranks) is already beyond the critical value, which is what "every
+    // shift up to the bound is rejected" means on a step function. Likewise below −bound.
+    let zq = -norm_ppf((1.0 - kp.confidence) / 2.0);
+    let z_at = |shift: f64| inverted_statistic(diffs, shift, Alternative::TwoSided, true);
+    let z_plus = z_at(bound);
+    let z_minus = z_at(-bound);
+    if let Some(z) = z_plus {
+        d.extra.insert("kayenta_z_at_bound".into(), z);
+    }
+    let jump_high = lo <= bound && z_plus.is_some_and(|z| z > zq);
+    let jump_low = hi >= -bound && z_minus.is_some_and(|z| z < -zq);
+    let high = allows_increase
+        && (lo > bound || jump_high)
+        && (effect.is_nan() || effect >= allowed_increase);
+    let low = allows_decrease
+        && (hi < -bound || jump_low)
+        && (effect.is_nan() || effect <= allowed_decrease);
+    let jump_note = if (high && jump_high) || (low && jump_low) {
+        format!(
+            " (the interval sits on a jump of the rank statistic: at the bound it is already beyond the critical value {zq:.3})"
+        )
+    } else {
+        String::new()
+    };
     (d.verdict, d.reason) = if high {
         (
             Verdict::Fail,
             format!(
-                "kayenta: High — interval [{lo:.6}, {hi:.6}] lies above +{bound:.6} (0.25·|estimate {estimate:.6}|) and effect {effect:.4} ≥ {allowed_increase}"
+                "kayenta: High — interval [{lo:.6}, {hi:.6}] lies above +{bound:.6} ({}·|estimate {estimate:.6}|) and effect {effect:.4} ≥ {allowed_increase}{jump_note}",
+                kp.tolerance
             ),
         )
     } else if low {
         (
             Verdict::Fail,
             format!(
-                "kayenta: Low — interval [{lo:.6}, {hi:.6}] lies below −{bound:.6} and effect {effect:.4} ≤ {allowed_decrease}"
+                "kayenta: Low — interval [{lo:.6}, {hi:.6}] lies below −{bound:.6} and effect {effect:.4} ≤ {allowed_decrease}{jump_note}"
             ),
         )
     } else {
