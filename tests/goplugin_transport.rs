@@ -246,8 +246,6 @@ fn go_plugin_v1_4_host_with_2018_yamux() {
 /// and keeps serving after recoverable faults. `FAULT_ROUNDS` (default 2) and `FAULT_SEED`
 /// pass through for longer runs.
 #[test]
-#[ignore = "19 of 20 checks per round pass; in the half-close scenarios the plugin sometimes \
-            takes longer than go-plugin's 2 s Kill grace to exit (issue 17); run with --ignored"]
 fn go_plugin_host_through_fault_injecting_proxy() {
     if !have_go() {
         eprintln!("skipped: no go toolchain");

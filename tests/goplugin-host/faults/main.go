@@ -583,6 +583,16 @@ func main() {
 				}
 			}()
 			workload(name, c, rand.New(rand.NewSource(seed+int64(round))), true)
+			// The plugin ends a half-closed session by itself and exits 0. Wait for that
+			// before Kill: go-plugin's Kill SIGKILLs at once when its client cannot close
+			// (as here), so calling it first would race the plugin's own clean exit.
+			select {
+			case err := <-s.exited:
+				check(name+"/plugin-exit", err == nil, "plugin exit: %v", err)
+			case <-time.After(5 * time.Second):
+				_ = s.cmd.Process.Kill()
+				check(name+"/plugin-exit", false, "plugin still running 5 s after the half-close")
+			}
 			// The host may not notice a half-close by itself; closing the client must not
 			// hang either.
 			closed := make(chan struct{})
@@ -592,7 +602,6 @@ func main() {
 			case <-time.After(callTimeout):
 				check(name+"/kill", false, "client.Kill hung")
 			}
-			finish(name, s, true)
 		}
 	}
 	if failed {
