@@ -22,6 +22,7 @@ mod prometheus_source;
 mod scipy_reference;
 mod sequential_properties;
 mod sequential_reference;
+mod serve_windows;
 mod service_fetch;
 mod service_lifecycle;
 mod simulation;

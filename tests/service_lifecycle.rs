@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 use canary_judge::server::grpc::pb;
 use pb::judge_client::JudgeClient;
 
-struct Service {
-    child: Child,
-    http: String,
+pub(crate) struct Service {
+    pub(crate) child: Child,
+    pub(crate) http: String,
     grpc: String,
     log: std::sync::mpsc::Receiver<String>,
 }
@@ -25,14 +25,27 @@ impl Drop for Service {
     }
 }
 
+fn start(config: &std::path::Path, extra: &[&str]) -> Service {
+    start_with_env(config, extra, &[])
+}
+
+/// The service as a process outside any cluster (no `KUBECONFIG`, no pod environment) unless
+/// `env` sets them.
 // The child is waited for by `Service::drop`; on a start-up panic the test process ends anyway.
 #[allow(clippy::zombie_processes)]
-fn start(config: &std::path::Path, extra: &[&str]) -> Service {
+pub(crate) fn start_with_env(
+    config: &std::path::Path,
+    extra: &[&str],
+    env: &[(&str, &std::ffi::OsStr)],
+) -> Service {
     let mut child = Command::new(env!("CARGO_BIN_EXE_canary-judge"))
         .args(["serve", "--config"])
         .arg(config)
         .args(["--http-addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0"])
         .args(extra)
+        .env_remove("KUBECONFIG")
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .envs(env.iter().copied())
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
@@ -94,7 +107,7 @@ templates:
       - {name: latency-ms, method: threshold, params: {aggregate: mean, max: 100}, canary: {values: [141, 144, 139]}}
 "#;
 
-fn write_config(dir: &std::path::Path, text: &str) -> std::path::PathBuf {
+pub(crate) fn write_config(dir: &std::path::Path, text: &str) -> std::path::PathBuf {
     let p = dir.join("serve.yaml");
     std::fs::write(&p, text).unwrap();
     p
@@ -102,7 +115,7 @@ fn write_config(dir: &std::path::Path, text: &str) -> std::path::PathBuf {
 
 /// A scratch directory for one test, removed when the test ends (declared before the
 /// server, so it outlives it).
-struct TmpDir(std::path::PathBuf);
+pub(crate) struct TmpDir(std::path::PathBuf);
 
 impl std::ops::Deref for TmpDir {
     type Target = std::path::Path;
@@ -117,7 +130,7 @@ impl Drop for TmpDir {
     }
 }
 
-fn tmpdir(name: &str) -> TmpDir {
+pub(crate) fn tmpdir(name: &str) -> TmpDir {
     let d = std::env::temp_dir().join(format!("cj-service-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();

@@ -56,9 +56,12 @@ pub struct ServerSettings {
     /// Window length for stateless doors (`/v1/analyze`, facade, gRPC) without `start`.
     #[serde(deserialize_with = "crate::duration::deserialize_duration_or_zero")]
     pub lookback: Duration,
-    /// Extra history before the first webhook call of a (namespace, name, checksum).
+    /// Extra history before a Flagger analysis's start.
     #[serde(deserialize_with = "crate::duration::deserialize_duration_or_zero")]
     pub webhook_lookback: Duration,
+    /// Where Flagger analysis starts come from (`auto`, `kubernetes`, `memory`); read at
+    /// start only.
+    pub canary_windows: super::cluster::CanaryWindowsMode,
     /// After SIGTERM, how long in-flight requests may take before the process exits.
     #[serde(deserialize_with = "crate::duration::deserialize_duration_or_zero")]
     pub shutdown_grace: Duration,
@@ -79,6 +82,7 @@ impl Default for ServerSettings {
             max_body_bytes: 1 << 20,
             lookback: Duration::from_secs(600),
             webhook_lookback: Duration::from_secs(0),
+            canary_windows: super::cluster::CanaryWindowsMode::Auto,
             shutdown_grace: Duration::from_secs(20),
             shutdown_delay: Duration::from_secs(0),
         }

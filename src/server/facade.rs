@@ -9,7 +9,8 @@
 //! ```
 //!
 //! Labels are `name="value"` pairs (`=` only, double or single quotes, `\` escapes). Reserved
-//! labels: `template` (required), `lookback` (duration), `start`, `end` (Unix seconds); every
+//! labels: `template` (required), `lookback` (duration), `start`, `end` (Unix seconds),
+//! `canary` (`NAMESPACE/NAME`: the window of that Canary's Flagger analysis); every
 //! other label is a template variable. Whitespace is free (Flagger collapses it anyway).
 
 use std::collections::BTreeMap;

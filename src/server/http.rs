@@ -279,11 +279,26 @@ async fn flagger(
         .or_insert_with(|| payload.namespace.clone());
     let settings = state.config().settings.clone();
     let end = now();
-    let first_seen =
-        state.remember_start(&payload.namespace, &payload.name, &payload.checksum, end);
+    let (analysis_start, from) = state
+        .windows
+        .analysis_start(
+            &payload.namespace,
+            &payload.name,
+            Some(&payload.checksum),
+            end,
+        )
+        .await
+        .map_err(JudgeError::from)?;
     let extra = lookback.unwrap_or(settings.webhook_lookback);
-    let start = first_seen.saturating_sub(i64::try_from(extra.as_secs()).unwrap_or(0));
-    tracing::info!(door, name = %payload.name, namespace = %payload.namespace, phase = %payload.phase, template, start, end, "flagger webhook");
+    let start = analysis_start
+        .min(end)
+        .saturating_sub(i64::try_from(extra.as_secs()).unwrap_or(i64::MAX));
+    let window = format!(
+        "[window {start}/{end} ({}s) from {}]",
+        end - start,
+        from.as_str()
+    );
+    tracing::info!(door, name = %payload.name, namespace = %payload.namespace, phase = %payload.phase, template, start, end, analysis_start, window_from = from.as_str(), "flagger webhook");
     let req = JudgeRequest {
         template: Some(template),
         vars,
@@ -305,14 +320,21 @@ async fn flagger(
         reason = format!("{reason}; failing: {}", failing.join("; "));
     }
     Ok(match j.report.verdict {
-        Verdict::Pass => text(StatusCode::OK, format!("pass: {reason}")),
+        Verdict::Pass => text(StatusCode::OK, format!("pass: {reason} {window}")),
         Verdict::Fail => text(
             StatusCode::FORBIDDEN,
-            format!("canary-judge fail: {reason}"),
+            format!("canary-judge fail: {reason} {window}"),
+        ),
+        // A confirm-promotion gate must not open on an undecided analysis: Flagger holds the
+        // promotion (WaitingPromotion, checks go on) until it gets a 2xx, without counting a
+        // failure.
+        Verdict::Inconclusive if door == "flagger-confirm-promotion" => text(
+            StatusCode::TOO_EARLY,
+            format!("inconclusive: {reason}; promotion held until the analysis decides {window}"),
         ),
         Verdict::Inconclusive => text(
             StatusCode::from_u16(settings.inconclusive_status).unwrap_or(StatusCode::OK),
-            format!("inconclusive: {reason}"),
+            format!("inconclusive: {reason} {window}"),
         ),
     })
 }
@@ -400,6 +422,28 @@ async fn facade_query(
     }
     if req.end.is_none() {
         req.end = eval_time.map(|t| t as i64);
+    }
+    // `canary="NAMESPACE/NAME"`: the window of that Canary's Flagger analysis, the same one
+    // its webhooks judge (explicit `start` wins).
+    if let Some(canary) = labels.remove("canary")
+        && req.start.is_none()
+    {
+        let (namespace, name) = canary.split_once('/').ok_or_else(|| {
+            HttpError::bad_request(format!("canary `{canary}` is not NAMESPACE/NAME"))
+        })?;
+        let end = req.end.unwrap_or_else(now);
+        let (analysis_start, _) = state
+            .windows
+            .analysis_start(namespace, name, None, end)
+            .await
+            .map_err(JudgeError::from)?;
+        let extra = state.config().settings.webhook_lookback.as_secs();
+        req.start = Some(
+            analysis_start
+                .min(end)
+                .saturating_sub(i64::try_from(extra).unwrap_or(i64::MAX)),
+        );
+        req.end = Some(end);
     }
     req.vars = labels;
     let settings = state.config().settings.clone();
@@ -508,7 +552,7 @@ async fn live() -> Response {
 /// Ready when not shutting down, the config is loaded and Prometheus (if any) answers.
 async fn ready(AxState(state): AxState<Arc<State>>) -> Response {
     match state.readiness().await {
-        Ok(()) => text(StatusCode::OK, "ready"),
+        Ok(windows) => text(StatusCode::OK, format!("ready; {windows}")),
         Err(why) => text(StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {why}")),
     }
 }

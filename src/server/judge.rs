@@ -16,6 +16,7 @@ use crate::source::prometheus::{PrometheusError, PrometheusSource};
 use crate::stats::Verdict;
 
 use super::State;
+use super::cluster::CanaryWindowError;
 use super::config::{Caller, ServeConfig};
 
 /// What a door asks for.
@@ -133,6 +134,9 @@ pub enum JudgeError {
     /// No token, or one the service does not know.
     #[error("{0}")]
     Unauthenticated(&'static str),
+    /// A Flagger analysis's start could not be read from its Canary.
+    #[error(transparent)]
+    CanaryWindow(#[from] super::cluster::CanaryWindowError),
     /// A known caller asked for a template or source it may not use.
     #[error("caller `{caller}` {refused}")]
     PermissionDenied {
@@ -197,15 +201,25 @@ impl JudgeError {
             JudgeError::Unauthenticated(_) => JudgeErrorKind::Unauthenticated,
             JudgeError::PermissionDenied { .. } => JudgeErrorKind::PermissionDenied,
             JudgeError::Engine(_) => JudgeErrorKind::Internal,
+            JudgeError::CanaryWindow(e) => match e {
+                CanaryWindowError::NotFound { .. } => JudgeErrorKind::NotFound,
+                CanaryWindowError::Status { .. } | CanaryWindowError::NeedsChecksum { .. } => {
+                    JudgeErrorKind::Invalid
+                }
+                CanaryWindowError::Api { .. }
+                | CanaryWindowError::ApiTimeout { .. }
+                | CanaryWindowError::NoCluster(_) => JudgeErrorKind::Unavailable,
+            },
         }
     }
 
     /// True when Prometheus failed or was too slow (counted in `/metrics`).
     pub fn is_prometheus_failure(&self) -> bool {
-        matches!(
-            self.kind(),
-            JudgeErrorKind::Unavailable | JudgeErrorKind::Timeout
-        )
+        !matches!(self, JudgeError::CanaryWindow(_))
+            && matches!(
+                self.kind(),
+                JudgeErrorKind::Unavailable | JudgeErrorKind::Timeout
+            )
     }
 }
 

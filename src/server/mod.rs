@@ -4,6 +4,7 @@
 //! reflection). Config reloads on SIGHUP (a broken file keeps the old one in force); SIGTERM
 //! turns readiness off, drains in-flight requests within the grace period and exits 0.
 
+pub mod cluster;
 pub mod config;
 pub mod facade;
 pub mod grpc;
@@ -11,38 +12,36 @@ pub mod http;
 pub mod judge;
 pub mod metrics;
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 
+use cluster::CanaryWindows;
 use config::{Overrides, ServeConfig};
 use metrics::Metrics;
-
-/// Most (namespace, name, checksum) analysis starts remembered; the oldest go first.
-const MAX_REMEMBERED_STARTS: usize = 10_000;
 
 /// Longest a readiness check waits for Prometheus.
 const READINESS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Shared by every door: the current config (swapped whole on reload), metrics, the
-/// shutdown flag and the remembered webhook analysis starts.
+/// shutdown flag and where Flagger analysis starts come from.
 pub struct State {
     config: RwLock<Arc<ServeConfig>>,
     /// The service's metrics.
     pub metrics: Metrics,
     shutting_down: AtomicBool,
-    starts: Mutex<HashMap<(String, String, String), i64>>,
+    /// Flagger analysis starts (the cluster's Canaries, or this process's memory).
+    pub windows: CanaryWindows,
 }
 
 impl State {
-    /// State around a loaded config.
-    pub fn new(config: ServeConfig) -> Self {
+    /// State around a loaded config and its Canary windows.
+    pub fn new(config: ServeConfig, windows: CanaryWindows) -> Self {
         State {
             config: RwLock::new(Arc::new(config)),
             metrics: Metrics::new(),
             shutting_down: AtomicBool::new(false),
-            starts: Mutex::new(HashMap::new()),
+            windows,
         }
     }
 
@@ -67,38 +66,12 @@ impl State {
         self.shutting_down.load(Ordering::SeqCst)
     }
 
-    /// The first time this (namespace, name, checksum) was seen, recording `now` if never.
-    /// The checksum changes with every new revision, so a new rollout starts a new window.
-    pub fn remember_start(&self, namespace: &str, name: &str, checksum: &str, now: i64) -> i64 {
-        let mut starts = match self.starts.lock() {
-            Ok(g) => g,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        let key = (
-            namespace.to_string(),
-            name.to_string(),
-            checksum.to_string(),
-        );
-        if let Some(t) = starts.get(&key) {
-            return *t;
-        }
-        if starts.len() >= MAX_REMEMBERED_STARTS
-            && let Some(oldest) = starts
-                .iter()
-                .min_by_key(|(_, t)| **t)
-                .map(|(k, _)| k.clone())
-        {
-            starts.remove(&oldest);
-        }
-        starts.insert(key, now);
-        now
-    }
-
-    /// Why the service is not ready, if it is not.
-    pub async fn readiness(&self) -> Result<(), String> {
+    /// Why the service is not ready, if it is not; when it is, the Canary windows' state.
+    pub async fn readiness(&self) -> Result<String, String> {
         if self.is_shutting_down() {
             return Err("shutting down".into());
         }
+        let windows = self.windows.status()?;
         let cfg = self.config();
         if let Some(p) = &cfg.prometheus {
             // Bounded: a probe must answer fast even when Prometheus hangs.
@@ -112,7 +85,7 @@ impl State {
                 }
             }
         }
-        Ok(())
+        Ok(windows)
     }
 }
 
@@ -133,6 +106,9 @@ pub enum ServeError {
     /// The config did not load.
     #[error(transparent)]
     Config(#[from] config::ServeConfigError),
+    /// The Canary windows could not be set up (`server.canary_windows`).
+    #[error(transparent)]
+    CanaryWindows(#[from] cluster::CanaryWindowsSetupError),
     /// A listener could not bind or failed.
     #[error("{what}: {message}")]
     Listen {
@@ -148,7 +124,18 @@ pub enum ServeError {
 pub async fn run(config_path: PathBuf, overrides: Overrides) -> Result<(), ServeError> {
     let cfg = ServeConfig::load(&config_path, &overrides)?;
     let settings = cfg.settings.clone();
-    let state = Arc::new(State::new(cfg));
+    let windows = CanaryWindows::start(
+        settings.canary_windows,
+        cluster::in_pod(),
+        std::env::var_os("KUBECONFIG").is_some(),
+    )
+    .await?;
+    let windows_line = match windows.status() {
+        Ok(l) | Err(l) => l,
+    };
+    tracing::info!(mode = ?settings.canary_windows, "{windows_line}");
+    crate::stdio::print_error(&format!("canary-judge serve: {windows_line}\n"));
+    let state = Arc::new(State::new(cfg, windows));
 
     let listen_err = |what: &str, e: &dyn std::fmt::Display| ServeError::Listen {
         what: what.to_string(),
@@ -291,6 +278,9 @@ fn reload(state: &State, path: &std::path::Path, overrides: &Overrides) {
     match ServeConfig::load(path, overrides) {
         Ok(new) => {
             let n = new.templates.len();
+            if new.settings.canary_windows != state.config().settings.canary_windows {
+                tracing::warn!("server.canary_windows changed; it takes effect at the next start");
+            }
             state.replace_config(new);
             tracing::warn!(templates = n, "config reloaded");
             crate::stdio::print_error(&format!(

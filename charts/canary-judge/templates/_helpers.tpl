@@ -69,6 +69,14 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- $p := .Values.config.prometheus -}}
 {{- $a := .Values.prometheusAuth -}}
 {{- $dir := include "canary-judge.authDir" . -}}
+{{- $server := deepCopy .Values.config.server -}}
+{{- if .Values.flagger.enabled }}
+{{- $_ := set $server "canary_windows" "kubernetes" -}}
+{{- end }}
+{{- with $server }}
+server:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
 prometheus:
   address: {{ $p.address | quote }}
   timeout: {{ $p.timeout | quote }}

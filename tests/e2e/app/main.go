@@ -22,6 +22,13 @@
 //
 // "traffic" multiplies the requests a version receives (default 1; 0 = no traffic).
 // The version of a hash is its ReplicaSet's pod-template label "version".
+//
+// A Flagger Canary (`"flagger": true` in its entry) is followed through its two Deployments
+// instead: NAME (the canary) and NAME-primary, which Flagger's `kubernetes` provider (blue/green)
+// creates. The primary receives "rps" requests per second while it has ready replicas, the
+// canary "canary_rps" (default: rps) while it has; their series carry deployment="NAME" or
+// deployment="NAME-primary" in place of a pod-template hash, and the version of each is its
+// pod-template label "version".
 package main
 
 import (
@@ -52,8 +59,10 @@ type versionSpec struct {
 }
 
 type rolloutSpec struct {
-	RPS      float64                `json:"rps"`
-	Versions map[string]versionSpec `json:"versions"`
+	RPS       float64                `json:"rps"`
+	Versions  map[string]versionSpec `json:"versions"`
+	Flagger   bool                   `json:"flagger"`
+	CanaryRPS *float64               `json:"canary_rps"`
 }
 
 type scenario struct {
@@ -64,7 +73,7 @@ type scenario struct {
 var buckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
 
 type seriesKey struct {
-	ns, svc, hash, version string
+	ns, svc, hash, version, deployment string
 }
 
 type series struct {
@@ -252,6 +261,56 @@ type observed struct {
 	canary, stable string
 	versions       map[string]string // hash -> version label
 	err            string
+	// Flagger Canaries: ready replicas per Deployment (NAME, NAME-primary).
+	ready map[string]int
+}
+
+type deployList struct {
+	Items []struct {
+		Metadata struct {
+			Namespace string `json:"namespace"`
+			Name      string `json:"name"`
+		} `json:"metadata"`
+		Spec struct {
+			Template struct {
+				Metadata struct {
+					Labels map[string]string `json:"labels"`
+				} `json:"metadata"`
+			} `json:"template"`
+		} `json:"spec"`
+		Status struct {
+			ReadyReplicas int `json:"readyReplicas"`
+		} `json:"status"`
+	} `json:"items"`
+}
+
+// refreshFlagger lists every Deployment (one request) and records, under "flagger:NS/NAME",
+// the ready replicas and version of NAME and NAME-primary for every NAME-primary found.
+func (a *app) refreshFlagger(out map[string]observed) error {
+	var dl deployList
+	if err := a.get("/apis/apps/v1/deployments", &dl); err != nil {
+		return err
+	}
+	byName := map[string]int{}
+	for i, d := range dl.Items {
+		byName[d.Metadata.Namespace+"/"+d.Metadata.Name] = i
+	}
+	for _, d := range dl.Items {
+		name, ok := strings.CutSuffix(d.Metadata.Name, "-primary")
+		if !ok {
+			continue
+		}
+		o := observed{versions: map[string]string{}, ready: map[string]int{}}
+		for _, n := range []string{name, d.Metadata.Name} {
+			if i, found := byName[d.Metadata.Namespace+"/"+n]; found {
+				it := dl.Items[i]
+				o.versions[n] = it.Spec.Template.Metadata.Labels["version"]
+				o.ready[n] = it.Status.ReadyReplicas
+			}
+		}
+		out["flagger:"+d.Metadata.Namespace+"/"+name] = o
+	}
+	return nil
 }
 
 // refresh lists every Rollout and ReplicaSet (two requests, whatever the number of
@@ -271,6 +330,9 @@ func (a *app) refresh() map[string]observed {
 	err := a.get("/apis/argoproj.io/v1alpha1/rollouts", &rl)
 	if err == nil {
 		err = a.get("/apis/apps/v1/replicasets", &rs)
+	}
+	if err == nil {
+		err = a.refreshFlagger(out)
 	}
 	if err != nil {
 		out[""] = observed{err: err.Error()}
@@ -357,7 +419,11 @@ func (a *app) step(name string, spec rolloutSpec, obs map[string]observed, dt fl
 			Errors: map[string]uint64{}, carry: map[string]float64{}}
 		a.state[name] = st
 	}
-	o, found := obs[name]
+	key := name
+	if spec.Flagger {
+		key = "flagger:" + name
+	}
+	o, found := obs[key]
 	if !found {
 		st.LastError = "rollout not found"
 		return // not created yet: no traffic
@@ -366,13 +432,32 @@ func (a *app) step(name string, spec rolloutSpec, obs map[string]observed, dt fl
 	for h, v := range o.versions {
 		st.Versions[h] = v
 	}
-	st.Weight, st.Canary, st.Stable = o.weight, o.canary, o.stable
 	shares := map[string]float64{}
-	if st.Stable != "" {
-		shares[st.Stable] += 1 - st.Weight
-	}
-	if st.Canary != "" {
-		shares[st.Canary] += st.Weight
+	deployment := map[string]string{}
+	if spec.Flagger {
+		// Shares are multiples of rps: the primary's rps, the canary's canary_rps.
+		st.Canary, st.Stable = svc, svc+"-primary"
+		canaryShare := 1.0
+		if spec.CanaryRPS != nil && spec.RPS > 0 {
+			canaryShare = *spec.CanaryRPS / spec.RPS
+		}
+		st.Weight = 0
+		if o.ready[st.Canary] > 0 {
+			shares[st.Canary] = canaryShare
+			st.Weight = canaryShare / (1 + canaryShare)
+		}
+		if o.ready[st.Stable] > 0 {
+			shares[st.Stable] = 1
+		}
+		deployment[st.Canary], deployment[st.Stable] = st.Canary, st.Stable
+	} else {
+		st.Weight, st.Canary, st.Stable = o.weight, o.canary, o.stable
+		if st.Stable != "" {
+			shares[st.Stable] += 1 - st.Weight
+		}
+		if st.Canary != "" {
+			shares[st.Canary] += st.Weight
+		}
 	}
 	hashes := make([]string, 0, len(shares))
 	for h := range shares {
@@ -386,7 +471,10 @@ func (a *app) step(name string, spec rolloutSpec, obs map[string]observed, dt fl
 		if vs.Traffic != nil {
 			mult = *vs.Traffic
 		}
-		k := seriesKey{ns, svc, h, ver}
+		k := seriesKey{ns, svc, h, ver, deployment[h]}
+		if spec.Flagger {
+			k.hash = ""
+		}
 		s := a.series[k]
 		if s == nil { // exported from the first tick on, zero included, so increase() sees the start
 			s = &series{bucket: make([]uint64, len(buckets)+1)}
@@ -423,8 +511,8 @@ func (a *app) metrics(w http.ResponseWriter, _ *http.Request) {
 	sort.Slice(keys, func(i, j int) bool { return fmt.Sprint(keys[i]) < fmt.Sprint(keys[j]) })
 	var b strings.Builder
 	lbl := func(k seriesKey) string {
-		return fmt.Sprintf(`namespace="%s",service="%s",rollouts_pod_template_hash="%s",version="%s"`,
-			esc(k.ns), esc(k.svc), esc(k.hash), esc(k.version))
+		return fmt.Sprintf(`namespace="%s",service="%s",rollouts_pod_template_hash="%s",version="%s",deployment="%s"`,
+			esc(k.ns), esc(k.svc), esc(k.hash), esc(k.version), esc(k.deployment))
 	}
 	b.WriteString("# HELP http_requests_total Requests by code.\n# TYPE http_requests_total counter\n")
 	for _, k := range keys {
