@@ -4,10 +4,10 @@
 //! Flagger controller is tests/e2e/flagger.py.
 
 use std::ffi::OsStr;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::service_lifecycle::{start_with_env, tmpdir, write_config};
+use crate::service_lifecycle::{serve_command, start_with_env, tmpdir, write_config};
 
 const CONFIG: &str = r#"
 server: {analysis_timeout: 3s@MODE@}
@@ -68,13 +68,7 @@ fn window(text: &str) -> (i64, i64, String) {
 
 /// Runs `serve` expecting it to refuse to start; returns its stderr.
 fn refused(config: &std::path::Path, env: &[(&str, &OsStr)]) -> String {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_canary-judge"))
-        .args(["serve", "--config"])
-        .arg(config)
-        .args(["--http-addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0"])
-        .env_remove("KUBECONFIG")
-        .env_remove("KUBERNETES_SERVICE_HOST")
-        .envs(env.iter().copied())
+    let mut child = serve_command(config, &[], env)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

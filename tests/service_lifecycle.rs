@@ -38,14 +38,7 @@ pub(crate) fn start_with_env(
     extra: &[&str],
     env: &[(&str, &std::ffi::OsStr)],
 ) -> Service {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_canary-judge"))
-        .args(["serve", "--config"])
-        .arg(config)
-        .args(["--http-addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0"])
-        .args(extra)
-        .env_remove("KUBECONFIG")
-        .env_remove("KUBERNETES_SERVICE_HOST")
-        .envs(env.iter().copied())
+    let mut child = serve_command(config, extra, env)
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
@@ -72,6 +65,24 @@ pub(crate) fn start_with_env(
             };
         }
     }
+}
+
+/// `canary-judge serve` on ephemeral loopback ports, outside any cluster (no `KUBECONFIG`, no
+/// pod environment) unless `env` sets them.
+pub(crate) fn serve_command(
+    config: &std::path::Path,
+    extra: &[&str],
+    env: &[(&str, &std::ffi::OsStr)],
+) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_canary-judge"));
+    c.args(["serve", "--config"])
+        .arg(config)
+        .args(["--http-addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0"])
+        .args(extra)
+        .env_remove("KUBECONFIG")
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .envs(env.iter().copied());
+    c
 }
 
 fn signal(s: &Service, sig: &str) {

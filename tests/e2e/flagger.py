@@ -35,7 +35,6 @@ import sys
 import tempfile
 import threading
 import time
-import traceback
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -382,7 +381,7 @@ def facade(env, fig, ctx, ns, v2, want):
     t0 = trigger_v2(env, ns, name)
     other = "Failed" if want == "Succeeded" else "Succeeded"
     wait_phase(env, ns, name, want, 240, forbid=(other,))
-    fig["seconds"] = round(time.monotonic() - t0, 1)
+    fig["seconds_to_decision"] = round(time.monotonic() - t0, 1)
     assert_eq(primary_version(env, ns, name), "v2" if want == "Succeeded" else "v1", "primary version")
     q = [c for c in ctx["mirror"].log if c["path"].startswith("/api/v1/query") and "fl-facade" in c["path"]
          and urllib.parse.quote(ns) in c["path"]]
@@ -524,22 +523,9 @@ SCENARIOS = [("healthy_promoted", sc_healthy), ("bad_5xx_rolled_back", sc_bad),
 AFTER = [("two_replicas_same_window", sc_two_replicas)]
 
 
-def run_one(name, fn, report, *args):
-    fig = {}
-    t = time.monotonic()
-    try:
-        fn(*args[:1], fig, *args[1:])
-        ok, why = True, ""
-    except Exception as e:  # noqa: BLE001
-        ok, why = False, str(e) if isinstance(e, Failure) else traceback.format_exc()
-    fig["seconds_scenario"] = round(time.monotonic() - t, 1)
-    fig["result"] = "pass" if ok else "fail"
-    if not ok:
-        fig["why"] = why
-    report["scenarios"][name] = fig
-    say(("--- PASS: %s (%.1fs)" % (name, fig["seconds_scenario"])) if ok else
-        ("--- FAIL: %s (%.1fs): %s" % (name, fig["seconds_scenario"], why)))
-    return ok
+def run_one(name, fn, report, env, ctx=None):
+    """e2e.run_one with the scenario's context (proxy, mirror, service) bound."""
+    return e2e.run_one(env, name, fn if ctx is None else (lambda env, fig: fn(env, fig, ctx)), report)
 
 
 def main():
