@@ -23,6 +23,9 @@ use rand_distr::{Binomial, Distribution, Normal};
 use serde::{Deserialize, Serialize};
 use statrs::distribution::ContinuousCDF;
 
+pub mod axes;
+pub mod oracle;
+
 /// Every method the simulation can run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -37,10 +40,14 @@ pub enum SimMethod {
     QuantileSamples,
     /// msprt on per-interval values.
     Msprt,
-    /// mann-whitney (strict rule, margin 0) repeated at every look.
+    /// mann-whitney (strict rule, margin 0, so fail_margin 0) repeated at every look.
     MannWhitney,
-    /// welch (margin 0) repeated at every look.
+    /// mann-whitney (strict rule, its default margin 0.1 = fail_margin) at every look.
+    MannWhitneyDefault,
+    /// welch (margin 0, so fail_margin 0) repeated at every look.
     Welch,
+    /// welch (its default margin 0.1 = fail_margin) repeated at every look.
+    WelchDefault,
     /// Local one-sided z-test at level α repeated at every look (cumulative data).
     NaiveZ,
     /// threshold (ratio of the current interval's values) at every look.
@@ -49,14 +56,16 @@ pub enum SimMethod {
 
 impl SimMethod {
     /// All methods, in table order.
-    pub const ALL: [SimMethod; 9] = [
+    pub const ALL: [SimMethod; 11] = [
         SimMethod::CountVarying,
         SimMethod::CountConstant,
         SimMethod::QuantileHistogram,
         SimMethod::QuantileSamples,
         SimMethod::Msprt,
         SimMethod::MannWhitney,
+        SimMethod::MannWhitneyDefault,
         SimMethod::Welch,
+        SimMethod::WelchDefault,
         SimMethod::NaiveZ,
         SimMethod::Threshold,
     ];
@@ -69,8 +78,10 @@ impl SimMethod {
             SimMethod::QuantileHistogram => "quantile-seq (histogram)",
             SimMethod::QuantileSamples => "quantile-seq (samples)",
             SimMethod::Msprt => "msprt",
-            SimMethod::MannWhitney => "mann-whitney every look",
-            SimMethod::Welch => "welch every look",
+            SimMethod::MannWhitney => "mann-whitney m0 every look",
+            SimMethod::MannWhitneyDefault => "mann-whitney m0.1 every look",
+            SimMethod::Welch => "welch m0 every look",
+            SimMethod::WelchDefault => "welch m0.1 every look",
             SimMethod::NaiveZ => "naive z every look",
             SimMethod::Threshold => "threshold every look",
         }
@@ -168,6 +179,15 @@ pub struct SimulationRow {
     pub median_looks_to_fail: Option<f64>,
     /// Calls that returned an error (counted as "no fail").
     pub errors: usize,
+    /// Every parameter of the method behind the row (margin, fail_margin, burn-in, …).
+    pub settings: String,
+    /// Looks (fractional) the best fixed-sample test needs for this effect at the same α with
+    /// 80 % power, knowing the effect and looking once ([`oracle`]); `None` for A/A rows and
+    /// effects the oracle cannot see within 100× the rollout.
+    pub oracle_looks: Option<f64>,
+    /// `median_looks_to_fail / max(oracle_looks, 1)`: what not knowing the effect and looking
+    /// at every interval cost (see [`ratio`]). `None` when either is unknown.
+    pub oracle_ratio: Option<f64>,
 }
 
 /// Result of the prefix re-check of the one-call sticky answers.
@@ -202,10 +222,19 @@ impl std::fmt::Display for SimulationReport {
         )?;
         writeln!(
             f,
-            "{:<28} {:<5} {:<34} {:<34} {:>7} {:>7} {:>9} {:>6}",
-            "method", "anyt.", "data", "scenario", "fail", "s.e.", "med.look", "errors"
+            "{:<28} {:<5} {:<34} {:<26} {:>7} {:>7} {:>8} {:>6} {:>6} {:>4}  settings",
+            "method",
+            "anyt.",
+            "data",
+            "scenario",
+            "fail",
+            "s.e.",
+            "med.look",
+            "oracle",
+            "x orc",
+            "err"
         )?;
-        writeln!(f, "{}", "-".repeat(136))?;
+        writeln!(f, "{}", "-".repeat(200))?;
         for r in &self.rows {
             let med = match r.median_looks_to_fail {
                 Some(m) => format!("{m:.0}"),
@@ -213,7 +242,7 @@ impl std::fmt::Display for SimulationReport {
             };
             writeln!(
                 f,
-                "{:<28} {:<5} {:<34} {:<34} {:>7.4} {:>7.4} {:>9} {:>6}",
+                "{:<28} {:<5} {:<34} {:<26} {:>7.4} {:>7.4} {:>8} {:>6} {:>6} {:>4}  {}",
                 r.method,
                 if r.anytime_valid { "yes" } else { "no" },
                 r.data,
@@ -221,7 +250,10 @@ impl std::fmt::Display for SimulationReport {
                 r.fail_rate,
                 r.std_error,
                 med,
-                r.errors
+                opt(r.oracle_looks, 1),
+                opt(r.oracle_ratio, 2),
+                r.errors,
+                r.settings
             )?;
         }
         let v = &self.verification;
@@ -230,6 +262,14 @@ impl std::fmt::Display for SimulationReport {
             "prefix re-check of sequential methods: {} rollouts, {} calls, {} mismatches",
             v.rollouts, v.looks, v.mismatches
         )
+    }
+}
+
+/// `-` for `None`, else the number with `digits` decimals.
+pub(crate) fn opt(v: Option<f64>, digits: usize) -> String {
+    match v {
+        Some(x) => format!("{x:.digits$}"),
+        None => "-".into(),
     }
 }
 
@@ -254,7 +294,9 @@ impl Family {
                 SimMethod::CountVarying,
                 SimMethod::CountConstant,
                 SimMethod::MannWhitney,
+                SimMethod::MannWhitneyDefault,
                 SimMethod::Welch,
+                SimMethod::WelchDefault,
                 SimMethod::NaiveZ,
                 SimMethod::Threshold,
             ],
@@ -262,14 +304,18 @@ impl Family {
                 SimMethod::QuantileHistogram,
                 SimMethod::QuantileSamples,
                 SimMethod::MannWhitney,
+                SimMethod::MannWhitneyDefault,
                 SimMethod::Welch,
+                SimMethod::WelchDefault,
                 SimMethod::NaiveZ,
                 SimMethod::Threshold,
             ],
             Family::Values => &[
                 SimMethod::Msprt,
                 SimMethod::MannWhitney,
+                SimMethod::MannWhitneyDefault,
                 SimMethod::Welch,
+                SimMethod::WelchDefault,
                 SimMethod::NaiveZ,
                 SimMethod::Threshold,
             ],
@@ -548,15 +594,19 @@ struct Params {
     counts_fixed: CountParams,
     quantile: QuantileParams,
     mann_whitney: MannWhitneyParams,
+    mann_whitney_default: MannWhitneyParams,
     welch: WelchParams,
+    welch_default: WelchParams,
     threshold_ratio: f64,
     z_crit: f64,
 }
 
-/// Every method runs with `fail_margin` 0 (fail on any shown harm): that is the largest A/A
-/// false-fail rate any `fail_margin` ≥ 0 can have (a fail beyond a band is also a fail beyond
-/// 0), and the power figures stay those of the tests themselves. The pass margins are the
-/// methods' defaults.
+/// Every sequential method runs with `fail_margin` 0 (fail on any shown harm): that is the
+/// largest A/A false-fail rate any `fail_margin` ≥ 0 can have (a fail beyond a band is also a
+/// fail beyond 0), and the power figures stay those of the tests themselves. The pass margins
+/// are the methods' defaults. The repeated Mann–Whitney and Welch tests run twice: with margin
+/// 0 (so fail_margin 0, the textbook test) and with their default margin 0.1 (fail_margin =
+/// margin, what a user gets by default). Each row's `settings` says which.
 fn params(cfg: &SimulationConfig) -> Params {
     Params {
         msprt: MsprtParams {
@@ -588,10 +638,22 @@ fn params(cfg: &SimulationConfig) -> Params {
             harm: Harm::Increase,
             ..MannWhitneyParams::default()
         },
+        mann_whitney_default: MannWhitneyParams {
+            alternative: Alternative::Greater,
+            alpha: cfg.alpha,
+            harm: Harm::Increase,
+            ..MannWhitneyParams::default()
+        },
         welch: WelchParams {
             alternative: Alternative::Greater,
             alpha: cfg.alpha,
             margin: 0.0,
+            harm: Harm::Increase,
+            ..WelchParams::default()
+        },
+        welch_default: WelchParams {
+            alternative: Alternative::Greater,
+            alpha: cfg.alpha,
             harm: Harm::Increase,
             ..WelchParams::default()
         },
@@ -624,16 +686,24 @@ fn run_method(
         )),
         SimMethod::Msprt => first_fail_from(&msprt::compare(&r.values_c, &r.values_b, &p.msprt)),
         SimMethod::QuantileSamples => Outcome {
-            first_fail: samples_first_fail(r, p, cfg),
+            first_fail: samples_first_fail(r, &p.quantile, cfg),
             errors: 0,
         },
-        SimMethod::MannWhitney | SimMethod::Welch | SimMethod::Threshold => {
+        SimMethod::MannWhitney
+        | SimMethod::MannWhitneyDefault
+        | SimMethod::Welch
+        | SimMethod::WelchDefault
+        | SimMethod::Threshold => {
             let mut errors = 0;
             for k in 1..=looks {
                 let (c, b) = (&r.values_c[..k], &r.values_b[..k]);
                 let d = match m {
                     SimMethod::MannWhitney => mann_whitney::compare(c, b, &p.mann_whitney),
+                    SimMethod::MannWhitneyDefault => {
+                        mann_whitney::compare(c, b, &p.mann_whitney_default)
+                    }
                     SimMethod::Welch => welch::compare(c, b, &p.welch),
+                    SimMethod::WelchDefault => welch::compare(c, b, &p.welch_default),
                     _ => {
                         let traffic = r.traffic.as_ref().map(|(tc, tb)| Traffic {
                             canary: tc[k - 1],
@@ -713,16 +783,15 @@ fn naive_z_first_fail(family: Family, r: &Rollout, z_crit: f64, looks: usize) ->
 
 /// First look at which the raw-sample rule fails, from each arm's running-intersected
 /// quantile CSs recorded at look boundaries (the same code path as `compare_samples`).
-fn samples_first_fail(r: &Rollout, p: &Params, cfg: &SimulationConfig) -> Option<usize> {
-    let c = quantile::lil_constant(p.quantile.alpha / 2.0, quantile::LIL_A);
-    let t_min = p.quantile.min_samples.max(1) as f64;
+fn samples_first_fail(r: &Rollout, q: &QuantileParams, cfg: &SimulationConfig) -> Option<usize> {
+    let c = quantile::lil_constant(q.alpha / 2.0, quantile::LIL_A);
+    let t_min = q.min_samples.max(1) as f64;
     let at: Vec<usize> = (1..=cfg.looks).map(|k| k * cfg.samples_per_look).collect();
-    let bc = quantile::quantile_cs_path(&r.samples_c, &p.quantile.quantiles, t_min, c, &at);
-    let bb = quantile::quantile_cs_path(&r.samples_b, &p.quantile.quantiles, t_min, c, &at);
+    let bc = quantile::quantile_cs_path(&r.samples_c, &q.quantiles, t_min, c, &at);
+    let bb = quantile::quantile_cs_path(&r.samples_b, &q.quantiles, t_min, c, &at);
     (0..cfg.looks).find_map(|k| {
         let n = at[k];
-        (quantile::judge_samples(&bc[k], &bb[k], n, n, &p.quantile) == Verdict::Fail)
-            .then_some(k + 1)
+        (quantile::judge_samples(&bc[k], &bb[k], n, n, q) == Verdict::Fail).then_some(k + 1)
     })
 }
 
@@ -846,14 +915,18 @@ pub fn run(cfg: &SimulationConfig) -> SimulationReport {
                 }
             }
             for (mi, &m) in methods.iter().enumerate() {
-                rows.push(summarize(
+                let mut row = summarize(
                     m,
                     family_label(family, m, cfg),
                     scenario_label(family, scenario, cfg),
                     scenario == 0,
                     &firsts[mi],
                     errors[mi],
-                ));
+                );
+                row.settings = settings(m, &p);
+                row.oracle_looks = main_oracle(family, m, scenario, &cfg_eff);
+                row.oracle_ratio = ratio(row.median_looks_to_fail, row.oracle_looks);
+                rows.push(row);
             }
         }
     }
@@ -896,6 +969,206 @@ fn summarize(
         },
         median_looks_to_fail: median,
         errors,
+        settings: String::new(),
+        oracle_looks: None,
+        oracle_ratio: None,
+    }
+}
+
+/// Median detection look over the oracle's look, the oracle floored at one look: a method
+/// that judges whole intervals cannot fail before the first one ends, so when the oracle needs
+/// less than one interval of data (high traffic) the ratio measures the method against that
+/// first look, not against a fraction of an interval no dashboard shows.
+pub(crate) fn ratio(median: Option<f64>, oracle: Option<f64>) -> Option<f64> {
+    match (median, oracle) {
+        (Some(m), Some(o)) if o > 0.0 => Some(m / o.max(1.0)),
+        _ => None,
+    }
+}
+
+/// `fail_margin` as the method uses it (`None` means "= margin").
+fn fm(fail_margin: Option<f64>, margin: f64) -> f64 {
+    fail_margin.unwrap_or(margin)
+}
+
+/// Count-test parameters as settings text.
+pub(crate) fn count_settings(c: &CountParams) -> String {
+    let share = match c.share {
+        Some(s) => format!("share {s} (Beta k {})", c.prior_strength),
+        None => "per-interval share".into(),
+    };
+    format!(
+        "margin {}, fail_margin {}, {share}, min_requests {}, min_events {}, min_rate {:e}",
+        c.margin,
+        fm(c.fail_margin, c.margin),
+        c.min_requests,
+        c.min_events,
+        c.min_rate
+    )
+}
+
+/// msprt parameters as settings text.
+pub(crate) fn msprt_settings(m: &MsprtParams) -> String {
+    let tau = match m.tau {
+        Some(t) => format!("tau {t}"),
+        None => "tau margin x burn-in mean".into(),
+    };
+    format!(
+        "margin {}, fail_margin {}, burn-in {}, {tau}, harm {:?}",
+        m.margin,
+        fm(m.fail_margin, m.margin),
+        m.burn_in.max(2),
+        m.harm
+    )
+}
+
+/// Quantile-test parameters as settings text.
+pub(crate) fn quantile_settings(q: &QuantileParams, histogram: bool) -> String {
+    let what = if histogram {
+        "every finite bucket bound".to_string()
+    } else {
+        format!("quantiles {:?}", q.quantiles)
+    };
+    format!(
+        "{what}, margin {}, fail_margin {}, min_samples {}",
+        q.margin,
+        fm(q.fail_margin, q.margin),
+        q.min_samples
+    )
+}
+
+/// Every parameter behind a main-table row of method `m`.
+fn settings(m: SimMethod, p: &Params) -> String {
+    let mw = |w: &MannWhitneyParams| {
+        format!(
+            "strict rule, one-sided, margin {}, fail_margin {}, min_samples {}",
+            w.margin,
+            fm(w.fail_margin, w.margin),
+            w.min_samples
+        )
+    };
+    let welch = |w: &WelchParams| {
+        format!(
+            "one-sided, margin {}, fail_margin {}, min_samples {}",
+            w.margin,
+            fm(w.fail_margin, w.margin),
+            w.min_samples
+        )
+    };
+    match m {
+        SimMethod::CountVarying => count_settings(&p.counts),
+        SimMethod::CountConstant => count_settings(&p.counts_fixed),
+        SimMethod::QuantileHistogram => quantile_settings(&p.quantile, true),
+        SimMethod::QuantileSamples => quantile_settings(&p.quantile, false),
+        SimMethod::Msprt => msprt_settings(&p.msprt),
+        SimMethod::MannWhitney => mw(&p.mann_whitney),
+        SimMethod::MannWhitneyDefault => mw(&p.mann_whitney_default),
+        SimMethod::Welch => welch(&p.welch),
+        SimMethod::WelchDefault => welch(&p.welch_default),
+        SimMethod::NaiveZ => "one-sided z at alpha on cumulative data, no correction".into(),
+        SimMethod::Threshold => format!(
+            "last interval's ratio <= {}, min_requests 100",
+            p.threshold_ratio
+        ),
+    }
+}
+
+/// Non-cumulative bucket probabilities of a log-normal latency over [`LATENCY_BOUNDS`].
+fn bucket_probs(mu: f64, sd: f64) -> Vec<f64> {
+    let normal = statrs::distribution::Normal::standard();
+    let mut prev = 0.0;
+    LATENCY_BOUNDS
+        .iter()
+        .map(|b| {
+            let c = if b.is_finite() {
+                normal.cdf((b.ln() - mu) / sd)
+            } else {
+                1.0
+            };
+            let q = c - prev;
+            prev = c;
+            q
+        })
+        .collect()
+}
+
+/// The oracle of a main-table row (every method there runs with fail_margin 0 or, for the
+/// margin-0.1 rows, is compared with the same oracle, so the null is "no effect").
+fn main_oracle(
+    family: Family,
+    m: SimMethod,
+    scenario: usize,
+    cfg: &SimulationConfig,
+) -> Option<f64> {
+    if scenario == 0 {
+        return None;
+    }
+    let looks = cfg.looks;
+    let max = 100 * looks;
+    let alpha = cfg.alpha;
+    let arms = |look: usize| {
+        let total = (cfg.requests_per_look * load(look, looks)).round();
+        let nc = (total * stepping_share(look, looks)).round();
+        (nc, total - nc, total)
+    };
+    match family {
+        Family::Errors => {
+            let (pb, pc) = (cfg.base_error_rate, cfg.base_error_rate * cfg.error_ratio);
+            oracle::oracle_looks(alpha, max, |k| {
+                let (nc, nb, total) = arms(k);
+                let (nc, nb) = if m == SimMethod::CountConstant {
+                    let half = (total / 2.0).round();
+                    (half, half)
+                } else {
+                    (nc, nb)
+                };
+                vec![oracle::Cell::counts(
+                    nc * pc + nb * pb,
+                    nc / (nc + nb),
+                    1.0,
+                    cfg.error_ratio,
+                )]
+            })
+        }
+        Family::Latency => {
+            let n = cfg.samples_per_look as f64;
+            if m == SimMethod::QuantileSamples {
+                return oracle::oracle_looks(alpha, max, |_| {
+                    vec![if scenario == 1 {
+                        let var = LATENCY_SIGMA * LATENCY_SIGMA;
+                        oracle::Cell::means(n, cfg.latency_scale.ln(), var, var)
+                    } else {
+                        oracle::Cell::spread(n, cfg.latency_spread)
+                    }]
+                });
+            }
+            let (scale, spread) = if scenario == 1 {
+                (cfg.latency_scale, 1.0)
+            } else {
+                (1.0, cfg.latency_spread)
+            };
+            let mu_b = LATENCY_MEDIAN.ln();
+            let qb = bucket_probs(mu_b, LATENCY_SIGMA);
+            let qc = bucket_probs(mu_b + scale.ln(), LATENCY_SIGMA * spread);
+            oracle::oracle_looks(alpha, max, |k| {
+                let (nc, nb, _) = arms(k);
+                qc.iter()
+                    .zip(&qb)
+                    .filter(|&(_, &b)| b > 0.0)
+                    .map(|(&c, &b)| {
+                        oracle::Cell::counts(nc * c + nb * b, nc / (nc + nb), 1.0, c / b)
+                    })
+                    .collect()
+            })
+        }
+        Family::Values => oracle::oracle_looks(alpha, max, |_| {
+            vec![if scenario == 1 {
+                let var = VALUE_SD * VALUE_SD;
+                oracle::Cell::means(1.0, cfg.mean_shift_sd * VALUE_SD, var, var)
+            } else {
+                oracle::Cell::spread(1.0, cfg.value_spread)
+            }]
+        }),
     }
 }
 

@@ -712,6 +712,34 @@ fn simulate_is_seeded_and_prints_json() {
 }
 
 #[test]
+fn simulate_axes_prints_rows_with_settings() {
+    let args = [
+        "simulate",
+        "--axes",
+        "--axis",
+        "zero-errors",
+        "--rollouts",
+        "3",
+        "--looks",
+        "4",
+        "--json",
+    ];
+    let o = run(&args);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("one JSON document");
+    let rows = v["rows"].as_array().unwrap();
+    assert!(!rows.is_empty());
+    assert!(rows.iter().all(|r| {
+        r["axis"] == "zero-errors"
+            && r["settings"]
+                .as_str()
+                .is_some_and(|s| s.contains("fail_margin"))
+    }));
+    // --axis needs --axes.
+    assert_eq!(code(&run(&["simulate", "--axis", "drift"])), 2);
+}
+
+#[test]
 fn simulate_rejects_bad_sizes() {
     for args in [
         vec!["simulate", "--rollouts", "0"],

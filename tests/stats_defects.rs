@@ -904,3 +904,50 @@ proptest! {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// A count-test Fail whose interval reaches below the fail band says why (docs/statistics.md).
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn count_fail_below_the_band_says_the_procedures_are_separate() {
+    // Canary at 1.3× the baseline's rate, fail_margin 0 and 0.2: every Fail whose ci_low is not
+    // above 1 + fail_margin must say that the fail test and the interval are separate
+    // procedures, and no other Fail may say so. Such Fails must occur, or this checks nothing.
+    let mut g = Mix(1616);
+    let (mut below, mut above) = (0, 0);
+    for fail_margin in [0.0, 0.2] {
+        let p = CountParams {
+            fail_margin: Some(fail_margin),
+            share: None,
+            ..CountParams::default()
+        };
+        for _ in 0..300 {
+            let n = 5 + (g.next() % 40) as usize;
+            let traffic = vec![5000.0; n];
+            let c = CountSeries {
+                events: (0..n).map(|_| g.poisson(5000.0 * 0.013)).collect(),
+                traffic: traffic.clone(),
+            };
+            let b = CountSeries {
+                events: (0..n).map(|_| g.poisson(5000.0 * 0.01)).collect(),
+                traffic,
+            };
+            let d = counts::compare(&c, &b, &p).expect("valid");
+            if d.verdict != Verdict::Fail {
+                continue;
+            }
+            let says = d.reason.contains("separate procedures");
+            let low = d.ci_low.expect("a Fail has a lower bound");
+            if low <= 1.0 + fail_margin {
+                assert!(says, "ci_low {low}: {}", d.reason);
+                below += 1;
+            } else {
+                assert!(!says, "ci_low {low}: {}", d.reason);
+                above += 1;
+            }
+        }
+    }
+    println!("Fails with ci_low at or below the band: {below}, above: {above}");
+    assert!(below > 0 && above > 0, "below {below}, above {above}");
+}

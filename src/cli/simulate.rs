@@ -2,6 +2,7 @@
 //! repeated looks (`crate::simulate`), printed as a table or JSON. Seeded, so reproducible.
 
 use super::{CliError, Exit};
+use crate::simulate::axes::{self, AxesConfig, Axis};
 use crate::simulate::{self, SimulationConfig};
 
 /// Arguments of `simulate`; unset ones keep `SimulationConfig::default()`.
@@ -22,10 +23,49 @@ pub struct SimulateArgs {
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
+    /// Run the scenario axes (traffic, zero errors, burn-ins, drift, margins) instead of the
+    /// default table.
+    #[arg(long)]
+    axes: bool,
+    /// With `--axes`: only this axis (repeatable).
+    #[arg(long, value_enum, requires = "axes")]
+    axis: Vec<Axis>,
 }
 
 fn size(v: u64, flag: &str) -> Result<usize, CliError> {
     usize::try_from(v).map_err(|_| CliError::Usage(format!("--{flag} {v} is too large")))
+}
+
+/// Run `simulate --axes`.
+fn run_axes(args: &SimulateArgs, base: &SimulationConfig) -> Result<Exit, CliError> {
+    let mut cfg = AxesConfig {
+        looks: base.looks,
+        alpha: base.alpha,
+        ..AxesConfig::default()
+    };
+    if let Some(r) = args.rollouts {
+        cfg.rollouts = size(r, "rollouts")?;
+    }
+    if let Some(s) = args.seed {
+        cfg.seed = s;
+    }
+    if !args.axis.is_empty() {
+        cfg.axes = args.axis.clone();
+    }
+    tracing::info!(
+        rollouts = cfg.rollouts,
+        looks = cfg.looks,
+        seed = cfg.seed,
+        "simulating axes"
+    );
+    let report = axes::run(&cfg);
+    if args.json {
+        let text = serde_json::to_string_pretty(&report)?;
+        super::print_result(&(text + "\n"));
+    } else {
+        super::print_result(&format!("{report}\n"));
+    }
+    Ok(Exit::Pass)
 }
 
 /// Run `simulate`.
@@ -47,6 +87,9 @@ pub fn run(args: &SimulateArgs) -> Result<Exit, CliError> {
             )));
         }
         cfg.alpha = a;
+    }
+    if args.axes {
+        return run_axes(args, &cfg);
     }
     tracing::info!(
         rollouts = cfg.rollouts,

@@ -425,6 +425,15 @@ pub fn compare(
             1.0 + fail_margin,
             1.0 / alpha
         );
+        if r_lower <= 1.0 + fail_margin {
+            // Two procedures, each valid at α on its own (statistics.md, "A count-test Fail
+            // whose interval reaches below the fail band"): say so rather than look
+            // contradictory.
+            decision.reason.push_str(&format!(
+                "; the lower bound is not above {:.3} because the fail test and the interval are separate procedures (the e-process weighs the evidence against 1 + fail_margin directly, the interval comes from its own confidence sequence)",
+                1.0 + fail_margin
+            ));
+        }
         decision.reason.push_str(&empty_note);
         return Ok(decision);
     }
