@@ -436,6 +436,8 @@ def sc_serve_restarted(env, fig, ctx):
     ns, name = "fl-restart", "app"
     start_canary(env, ns, name, ctx["proxy"], dict(V1), iterations=6)
     trigger_v2(env, ns, name)
+    st = wait_for("analysis started", lambda: promoted_condition(cstatus(env, ns, name)).get("status") == "Unknown"
+                  and cstatus(env, ns, name), 60)
     m = ctx["mirror"]
     wait_for("two rollout calls", lambda: len(m.calls(ns, name, "/flagger/rollout")) >= 2, 120)
     before = {s for c in m.calls(ns, name) for (_, s, _, _, _, _) in windows_of(c) if s is not None}
@@ -446,11 +448,12 @@ def sc_serve_restarted(env, fig, ctx):
     wait_for("two calls after the restart", lambda: len(m.calls(ns, name)) >= n_before + 2, 60)
     after = {s for c in m.calls(ns, name)[n_before:] for (_, s, _, _, _, _) in windows_of(c) if s is not None}
     fig["start_before"], fig["start_after"] = sorted(before), sorted(after)
+    fig["analysis_start"] = promoted_condition(st).get("lastTransitionTime")
     if len(before) != 1 or before != after:
         raise Failure("window start before the restart %s, after %s" % (sorted(before), sorted(after)))
+    if before != {epoch(fig["analysis_start"])}:
+        raise Failure("window start %s, Promoted condition's lastTransitionTime %s" % (before, fig["analysis_start"]))
     wait_phase(env, ns, name, "Succeeded", 240, forbid=("Failed",))
-    st = cstatus(env, ns, name)
-    fig["promoted_transition"] = promoted_condition(st).get("lastTransitionTime")
 
 
 def sc_two_replicas(env, fig, ctx):
