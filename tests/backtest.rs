@@ -53,7 +53,10 @@ impl Backfilled {
             "prometheus-testenv start failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let url = std::fs::read_to_string(dir.join("url")).unwrap().trim().to_string();
+        let url = std::fs::read_to_string(dir.join("url"))
+            .unwrap()
+            .trim()
+            .to_string();
         let expected =
             serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap())
                 .unwrap();
@@ -79,17 +82,25 @@ fn row<'a>(scenario: &'a Value, metric: &str) -> &'a Value {
 #[test]
 fn backtest_on_three_days_of_six_identical_pods() {
     let prom = Backfilled::start();
+    let page = tempfile::tempdir().unwrap();
+    let page = page.path().join("backtest.html");
     let end = prom.expected["data_end"].as_i64().unwrap();
     let start = prom.expected["data_start"].as_i64().unwrap();
     let windows = ((end - start) / 3600 - 1) as usize; // the first hour has no [1m] history
     let out = Command::new(BIN)
         .current_dir(root())
-        .args(["backtest", "examples/backtest/errors.yaml", "--json"])
+        .args(["backtest", "examples/backtest/errors.yaml", "--json", "-o"])
+        .arg(&page)
         .args(["--prometheus", &prom.url])
         .args(["--windows", &windows.to_string(), "--window", "1h"])
         .args(["--until", &end.to_string(), "--every", "1m"])
-        .args(["--var", "canary-pods=web-[012]", "--var", "baseline-pods=web-[345]"])
-        .args(["--inject", "errors=2"])
+        .args([
+            "--var",
+            "canary-pods=web-[012]",
+            "--var",
+            "baseline-pods=web-[345]",
+        ])
+        .args(["--inject", "errors=2,values=2"])
         .env_remove("CANARY_JUDGE_LOG")
         .output()
         .unwrap();
@@ -100,7 +111,10 @@ fn backtest_on_three_days_of_six_identical_pods() {
         String::from_utf8_lossy(&out.stderr)
     );
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-    println!("{}", serde_json::to_string_pretty(&report["scenarios"]).unwrap());
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&report["scenarios"]).unwrap()
+    );
     assert_eq!(report["windows"].as_u64(), Some(windows as u64));
     assert_eq!(report["step_seconds"].as_f64(), Some(60.0));
     let aa = &report["scenarios"][0];
@@ -112,7 +126,19 @@ fn backtest_on_three_days_of_six_identical_pods() {
     let seq = row(aa, "errors-sequential");
     assert_eq!(seq["fails"]["of"].as_u64(), Some(windows as u64));
     let aa_fails = seq["fails"]["count"].as_u64().unwrap();
-    assert!(aa_fails <= allowed, "A/A false fails {aa_fails} of {windows} > {allowed}");
+    assert!(
+        aa_fails <= allowed,
+        "A/A false fails {aa_fails} of {windows} > {allowed}"
+    );
+    // The rank test repeated at every look has no such guarantee: on the same windows it
+    // fails healthy releases more often (the simulation table's inflation).
+    let mw_fails = row(aa, "errors-mann-whitney")["fails"]["count"]
+        .as_u64()
+        .unwrap();
+    assert!(
+        mw_fails > aa_fails,
+        "repeated mann-whitney A/A {mw_fails} vs count-sequential {aa_fails}"
+    );
     let detect = row(&report["scenarios"][1], "errors-sequential");
     let detected = detect["fails"]["count"].as_u64().unwrap();
     assert!(
@@ -121,6 +147,14 @@ fn backtest_on_three_days_of_six_identical_pods() {
     );
     let median = detect["median_minutes_to_fail"].as_f64().unwrap();
     assert!(median > 0.0 && median <= 60.0, "median {median}");
+    let html = std::fs::read_to_string(&page).unwrap();
+    for s in report["scenarios"].as_array().unwrap() {
+        let name = s["name"].as_str().unwrap();
+        assert!(
+            html.contains(&format!("data-scenario=\"{name}\"")),
+            "page lacks scenario {name}"
+        );
+    }
     // The Wilson interval holds the rate.
     let f = &detect["fails"];
     assert!(f["low"].as_f64() <= f["rate"].as_f64() && f["rate"].as_f64() <= f["high"].as_f64());

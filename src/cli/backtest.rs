@@ -9,8 +9,7 @@ use super::analyze::{DataArgs, Fetcher, unix_now};
 use super::report::progress_bar;
 use super::{CliError, Exit};
 use crate::analysis;
-use crate::report::backtest::{self, Injection, Scenario};
-use serde::Serialize;
+use crate::report::backtest::{self, Backtest, Injection};
 use std::path::PathBuf;
 
 /// Arguments of `backtest`.
@@ -40,6 +39,9 @@ pub struct BacktestArgs {
     /// Print the results as JSON.
     #[arg(long)]
     json: bool,
+    /// Also write the results as an HTML page (the report's format).
+    #[arg(short = 'o', long, value_name = "FILE")]
+    output: Option<PathBuf>,
     #[command(flatten)]
     data: DataArgs,
 }
@@ -78,18 +80,6 @@ fn parse_injection(spec: &str) -> Result<Injection, CliError> {
         }
     }
     Ok(inj)
-}
-
-/// What `backtest --json` prints.
-#[derive(Debug, Serialize)]
-struct BacktestReport {
-    windows: usize,
-    window_seconds: i64,
-    step_seconds: f64,
-    every_intervals: usize,
-    /// Window ends, Unix seconds, newest first.
-    ends: Vec<i64>,
-    scenarios: Vec<Scenario>,
 }
 
 /// Run `backtest`.
@@ -170,7 +160,7 @@ pub fn run(args: &BacktestArgs) -> Result<Exit, CliError> {
             step,
         ));
     }
-    let report = BacktestReport {
+    let report = Backtest {
         windows: args.windows,
         window_seconds: window,
         step_seconds: step,
@@ -178,6 +168,19 @@ pub fn run(args: &BacktestArgs) -> Result<Exit, CliError> {
         ends,
         scenarios,
     };
+    if let Some(path) = &args.output {
+        let title = args
+            .config
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "backtest".into());
+        std::fs::write(path, crate::report::html::render_backtest(&report, &title)).map_err(
+            |source| CliError::Write {
+                path: path.display().to_string(),
+                source,
+            },
+        )?;
+    }
     if args.json {
         let text = serde_json::to_string_pretty(&report)?;
         super::print_result(&(text + "\n"));
@@ -198,7 +201,7 @@ fn pct(r: &backtest::Rate) -> String {
     )
 }
 
-fn table(r: &BacktestReport) -> String {
+fn table(r: &Backtest) -> String {
     let mut out = format!(
         "{} windows of {} s, a look every {} interval(s) of {} s\n\n",
         r.windows, r.window_seconds, r.every_intervals, r.step_seconds

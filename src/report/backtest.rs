@@ -182,6 +182,23 @@ pub struct Scenario {
     pub rows: Vec<SummaryRow>,
 }
 
+/// A whole backtest: what `backtest --json` prints and the HTML page shows.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Backtest {
+    /// Number of windows judged.
+    pub windows: usize,
+    /// Length of each window, seconds.
+    pub window_seconds: i64,
+    /// Seconds per interval (the query step).
+    pub step_seconds: f64,
+    /// Intervals between looks.
+    pub every_intervals: usize,
+    /// Window ends, Unix seconds, newest first.
+    pub ends: Vec<i64>,
+    /// A/A first, then one scenario per injection.
+    pub scenarios: Vec<Scenario>,
+}
+
 fn median(mut v: Vec<f64>) -> Option<f64> {
     if v.is_empty() {
         return None;

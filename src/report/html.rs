@@ -307,6 +307,56 @@ fn overall_looks(h: &mut String, report: &Report) {
     h.push_str("</table></div></section>\n");
 }
 
+/// The backtest's results as a page in the same style: one table per scenario.
+pub fn render_backtest(b: &super::backtest::Backtest, title: &str) -> String {
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>canary-judge backtest — {t}</title><style>{STYLE}</style></head><body>\
+         <section class=\"summary\" id=\"summary\"><h1>Backtest of {t}</h1>\
+         <p class=\"reason\">{} windows of {} s, a look every {} interval(s) of {} s; both arms \
+         from the same version, then regressions injected into the canary arm.</p></section>\n",
+        b.windows,
+        b.window_seconds,
+        b.every_intervals,
+        b.step_seconds,
+        t = escape(title)
+    );
+    for s in &b.scenarios {
+        let what = if s.injection.is_none() {
+            "false fails"
+        } else {
+            "detected"
+        };
+        let _ = write!(
+            h,
+            "<section class=\"metric scenario\" data-scenario=\"{n}\"><h2>{n}: {what}</h2>\
+             <div class=\"scroll\"><table><tr><th>metric</th><th>method</th><th>windows</th>\
+             <th>rate</th><th>95 % Wilson interval</th><th>median minutes to fail</th></tr>",
+            n = escape(&s.name)
+        );
+        for r in &s.rows {
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{} / {}</td>{}<td>{} … {}</td>{}</tr>",
+                escape(&r.metric),
+                escape(&r.method),
+                r.fails.count,
+                r.fails.of,
+                num_cell("rate", Some(r.fails.rate).filter(|v| v.is_finite())),
+                fmt_num(r.fails.low),
+                fmt_num(r.fails.high),
+                num_cell("minutes", r.median_minutes_to_fail)
+            );
+        }
+        h.push_str("</table></div></section>\n");
+    }
+    h.push_str("</body></html>\n");
+    h
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
