@@ -20,6 +20,8 @@ pub mod goplugin;
 #[cfg(feature = "full")]
 pub mod guard;
 #[cfg(feature = "full")]
+pub mod report;
+#[cfg(feature = "full")]
 pub mod server;
 #[cfg(feature = "full")]
 pub mod simulate;

@@ -6,7 +6,9 @@ mod guard_support;
 
 mod analysis;
 mod argo_plugin;
+mod backtest;
 mod cli;
+mod forecast;
 mod gob_differential;
 mod gob_golden;
 mod goplugin_transport;
@@ -19,6 +21,7 @@ mod guard_rollback;
 mod guard_watch;
 mod prometheus_analysis;
 mod prometheus_source;
+mod report;
 mod scipy_reference;
 mod sequential_properties;
 mod sequential_reference;

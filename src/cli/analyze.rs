@@ -20,12 +20,20 @@ pub struct AnalyzeArgs {
     /// Print the full report as JSON instead of the table.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    data: DataArgs,
+}
+
+/// Where a config's `query` arms are fetched from and over which window; shared by every
+/// command that loads a config's data (`analyze`, `report`, `replay`).
+#[derive(Debug, clap::Args)]
+pub(super) struct DataArgs {
     /// Start of the analysis window for `query` arms: Unix seconds, RFC 3339, `now-30m`.
     #[arg(long, value_name = "T")]
     since: Option<String>,
     /// End of the window (default `now`); pin it for reproducible results.
     #[arg(long, value_name = "T")]
-    until: Option<String>,
+    pub(super) until: Option<String>,
     /// Value for a `{{name}}` placeholder in queries (repeatable), e.g. `--var canary-hash=abc`.
     #[arg(long = "var", value_name = "K=V")]
     vars: Vec<String>,
@@ -52,7 +60,7 @@ fn parse_vars(raw: &[String]) -> Result<BTreeMap<String, String>, CliError> {
     Ok(vars)
 }
 
-fn unix_now() -> i64 {
+pub(super) fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
@@ -60,46 +68,14 @@ fn unix_now() -> i64 {
 }
 
 /// Fetches the `query` metrics; `Ok(None)` when the config has none.
-fn fetch_queries(
-    args: &AnalyzeArgs,
+pub(super) fn fetch_queries(
+    args: &DataArgs,
     config: &analysis::AnalysisConfig,
     base: &std::path::Path,
 ) -> Result<Option<(fetch::Fetched, String)>, CliError> {
     if !config.has_queries() {
         return Ok(None);
     }
-    let catalog = match &args.sources {
-        Some(path) => SourceCatalog::load(path).map_err(|e| CliError::Sources(e.to_string()))?,
-        None => SourceCatalog::default(),
-    };
-    let prom_cfg = match (&args.prometheus, &config.prometheus, &config.source) {
-        (Some(url), Some(c), _) => {
-            let mut c = c.clone();
-            c.address = url.clone();
-            c
-        }
-        (Some(url), None, None) if catalog.is_empty() => {
-            PrometheusConfig::with_address(url.clone())
-        }
-        (None, None, None) if catalog.is_empty() => {
-            return Err(CliError::Usage(
-                "the config has `query` arms but no `prometheus:` block (give --prometheus URL, \
-                 or --sources FILE with a `source:` in the config)"
-                    .to_string(),
-            ));
-        }
-        (url, inline, name) => {
-            let (_, mut c) = catalog
-                .choose(name.as_deref(), inline.as_ref(), Origin::Operator, None)
-                .map_err(|e| CliError::Sources(e.to_string()))?;
-            if let Some(url) = url {
-                c.address = url.clone();
-            }
-            c
-        }
-    };
-    let source = PrometheusSource::new(&prom_cfg)?;
-    let vars = parse_vars(&args.vars)?;
     let (start, end) = crate::analysis::resolve_window(
         &config.window,
         args.since.as_deref(),
@@ -108,22 +84,97 @@ fn fetch_queries(
         unix_now(),
     )
     .map_err(fetch::FetchError::from)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(CliError::Runtime)?;
-    tracing::info!(address = %source.address(), start, end, "fetching from Prometheus");
-    let fetched = runtime.block_on(fetch::fetch_detailed(
-        config, &source, start, end, &vars, base,
-    ))?;
-    Ok(Some((fetched, source.address().to_string())))
+    let fetcher = Fetcher::new(args, config)?;
+    Ok(Some((
+        fetcher.fetch(config, base, start, end)?,
+        fetcher.source.address().to_string(),
+    )))
+}
+
+/// The Prometheus source, template variables and runtime of a config's `query` arms, so a
+/// command that judges many windows (`backtest`) builds them once.
+pub(super) struct Fetcher {
+    source: PrometheusSource,
+    vars: BTreeMap<String, String>,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Fetcher {
+    /// Chooses the source as `analyze` does (flags, the config's `prometheus:`, `--sources`).
+    pub(super) fn new(
+        args: &DataArgs,
+        config: &analysis::AnalysisConfig,
+    ) -> Result<Self, CliError> {
+        let catalog = match &args.sources {
+            Some(path) => {
+                SourceCatalog::load(path).map_err(|e| CliError::Sources(e.to_string()))?
+            }
+            None => SourceCatalog::default(),
+        };
+        let prom_cfg = match (&args.prometheus, &config.prometheus, &config.source) {
+            (Some(url), Some(c), _) => {
+                let mut c = c.clone();
+                c.address = url.clone();
+                c
+            }
+            (Some(url), None, None) if catalog.is_empty() => {
+                PrometheusConfig::with_address(url.clone())
+            }
+            (None, None, None) if catalog.is_empty() => {
+                return Err(CliError::Usage(
+                "the config has `query` arms but no `prometheus:` block (give --prometheus URL, \
+                 or --sources FILE with a `source:` in the config)"
+                    .to_string(),
+            ));
+            }
+            (url, inline, name) => {
+                let (_, mut c) = catalog
+                    .choose(name.as_deref(), inline.as_ref(), Origin::Operator, None)
+                    .map_err(|e| CliError::Sources(e.to_string()))?;
+                if let Some(url) = url {
+                    c.address = url.clone();
+                }
+                c
+            }
+        };
+        let source = PrometheusSource::new(&prom_cfg)?;
+        let vars = parse_vars(&args.vars)?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(CliError::Runtime)?;
+        Ok(Fetcher {
+            source,
+            vars,
+            runtime,
+        })
+    }
+
+    /// Fetches every metric over `[start, end]` (Unix seconds).
+    pub(super) fn fetch(
+        &self,
+        config: &analysis::AnalysisConfig,
+        base: &std::path::Path,
+        start: i64,
+        end: i64,
+    ) -> Result<fetch::Fetched, CliError> {
+        tracing::info!(address = %self.source.address(), start, end, "fetching from Prometheus");
+        Ok(self.runtime.block_on(fetch::fetch_detailed(
+            config,
+            &self.source,
+            start,
+            end,
+            &self.vars,
+            base,
+        ))?)
+    }
 }
 
 /// Run `analyze`.
 pub fn run(args: &AnalyzeArgs) -> Result<Exit, CliError> {
     let (config, base) = analysis::load_config_file(&args.config)?;
     tracing::info!(config = %args.config.display(), metrics = config.metrics.len(), "loaded config");
-    let fetched = fetch_queries(args, &config, &base)?;
+    let fetched = fetch_queries(&args.data, &config, &base)?;
     let data: SeriesSet = match &fetched {
         Some((f, _)) => f.series.clone(),
         None => analysis::load_series(&config, &base)?,

@@ -4,8 +4,10 @@
 //! handshake), so scripts and Argo can read it.
 
 mod analyze;
+mod backtest;
 mod compare;
 mod guard;
+mod report;
 mod serve;
 mod simulate;
 mod table;
@@ -81,6 +83,18 @@ pub enum CliError {
     /// The report could not be encoded (exit 2).
     #[error("cannot encode the report: {0}")]
     Encode(#[from] serde_json::Error),
+    /// A chart of the HTML report could not be drawn (exit 2).
+    #[error(transparent)]
+    Draw(#[from] crate::report::svg::SvgError),
+    /// An output file could not be written (exit 2).
+    #[error("cannot write {path}: {source}")]
+    Write {
+        /// Path as given.
+        path: String,
+        /// Operating-system error.
+        #[source]
+        source: std::io::Error,
+    },
     /// The async runtime could not start (exit 2).
     #[error("cannot start the async runtime: {0}")]
     Runtime(#[source] std::io::Error),
@@ -127,6 +141,12 @@ enum Command {
     Plugin,
     /// Run as a service: gRPC, Flagger webhooks, a Prometheus-API facade, health and metrics.
     Serve(serve::ServeArgs),
+    /// Write the HTML report (or its look-by-look data as JSON) of a config's analysis.
+    Report(Box<report::ReportArgs>),
+    /// Re-judge the window look by look as a controller would, and print a table.
+    Replay(Box<report::ReplayArgs>),
+    /// Estimate false-fail and detection rates of a config on past Prometheus windows.
+    Backtest(Box<backtest::BacktestArgs>),
 }
 
 /// Runs the command line and returns the process exit status.
@@ -157,6 +177,8 @@ pub fn main() -> ExitCode {
                  \x20 canary-judge simulate [--rollouts N] [--looks L] [--seed S]\n\
                  \x20 canary-judge guard --config GUARD.yaml run|activate VERSION|rollback|recover|status\n\
                  \x20 canary-judge serve --config SERVE.yaml\n\
+                 \x20 canary-judge report CONFIG [-o report.html] [--json] [--every 1m]\n\
+                 \x20 canary-judge replay CONFIG [--every 1m] [--methods a,b]\n\
                  \x20 canary-judge plugin   (what Argo Rollouts starts)\n\
                  Run `canary-judge --help` for more.\n"
             ));
@@ -166,6 +188,9 @@ pub fn main() -> ExitCode {
         Some(Command::Compare(args)) => compare::run(&args),
         Some(Command::Simulate(args)) => simulate::run(&args),
         Some(Command::Guard(args)) => guard::run(&args),
+        Some(Command::Report(args)) => report::run_report(&args),
+        Some(Command::Replay(args)) => report::run_replay(&args),
+        Some(Command::Backtest(args)) => backtest::run(&args),
         Some(Command::Plugin) => return run_plugin_mode(),
         Some(Command::Serve(args)) => return serve::run(args),
     };

@@ -490,6 +490,34 @@ pub fn compare(
                 "∞".into()
             }
         );
+        let fail_line = 1.0 + super::fail_margin(params.fail_margin, params.margin)?;
+        let forecast = super::forecast::ratio_forecast(&super::forecast::RatioState {
+            estimate: ratio,
+            low: r_lower,
+            high: r_upper,
+            pass_below: limit,
+            fail_above: fail_line,
+            intervals: n,
+            events: ec_tot + eb_tot,
+        });
+        if let Some(f) = forecast {
+            let per_interval = (nc_tot + nb_tot) / n.max(1) as f64;
+            let (word, flag) = match f.target {
+                super::forecast::ForecastTarget::Pass => ("pass inside the margin", 1.0),
+                super::forecast::ForecastTarget::Fail => ("fail beyond the fail margin", 0.0),
+            };
+            decision
+                .extra
+                .insert("forecast_more_intervals".into(), f.more_intervals as f64);
+            decision.extra.insert("forecast_pass".into(), flag);
+            decision
+                .extra
+                .insert("requests_per_interval".into(), per_interval);
+            decision.reason.push_str(&format!(
+                "; needs ≈ {} more intervals at {per_interval:.0} requests per interval to {word} if the rate ratio stays at {ratio_text}",
+                f.more_intervals
+            ));
+        }
     }
     decision.reason.push_str(&empty_note);
     Ok(decision)

@@ -7,6 +7,7 @@
 //! change hurts users.
 
 pub mod counts;
+pub mod forecast;
 pub mod mann_whitney;
 pub mod msprt;
 pub mod nan;
