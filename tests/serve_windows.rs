@@ -204,3 +204,119 @@ async fn kubernetes_mode_with_an_unreachable_api_server_is_not_ready_and_says_wh
         "token leaked: {body}"
     );
 }
+
+#[tokio::test]
+async fn webhook_answers_link_to_a_report_that_any_replica_can_draw() {
+    let dir = tmpdir("windows-report");
+    let token = dir.join("flagger.token");
+    std::fs::write(&token, "s3cret-token\n").unwrap();
+    let cfg = CONFIG
+        .replace(
+            "@MODE@",
+            ", report_base_url: \"https://judge.example.com/\"",
+        )
+        .replace(
+            "templates:",
+            &format!(
+                "auth:\n  tokens:\n    - {{name: flagger, token: {{file: '{}'}}}}\ntemplates:",
+                token.display()
+            ),
+        );
+    let path = write_config(&dir, &cfg);
+    let a = start_with_env(&path, &[], &[]);
+    let b = start_with_env(&path, &[], &[]);
+    let body = r#"{"name":"app","namespace":"test","phase":"Progressing","checksum":"c1","metadata":{"template":"inline-pass","token":"s3cret-token"}}"#;
+    let r = reqwest::Client::new()
+        .post(format!("{}/flagger/rollout", a.http))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let answer = r.text().await.unwrap();
+    assert!(!answer.contains("s3cret-token"), "{answer}");
+    let link = answer
+        .split("report: ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no report link in {answer:?}"))
+        .trim();
+    let query = link
+        .strip_prefix("https://judge.example.com/report?")
+        .unwrap_or_else(|| panic!("link {link:?} is not under the base URL"));
+    assert!(query.starts_with("template=inline-pass&start="), "{query}");
+    assert!(query.contains("&name=app&namespace=test"), "{query}");
+    // The other replica never saw the webhook and draws the same report from the link.
+    let c = reqwest::Client::new();
+    let unauth = c
+        .get(format!("{}/report?{query}", b.http))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unauth.status().as_u16(), 401);
+    let page = c
+        .get(format!("{}/report?{query}", b.http))
+        .bearer_auth("s3cret-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let html = page.text().await.unwrap();
+    assert!(html.contains("<svg"), "no chart");
+    assert!(html.contains("latency-ms"), "metric missing");
+    assert!(html.to_lowercase().contains("pass"), "verdict missing");
+    // The replica that answered lists it; the other lists nothing (`/report` is not listed).
+    let listed = |base: String| {
+        let c = c.clone();
+        async move {
+            c.get(format!("{base}/reports"))
+                .bearer_auth("s3cret-token")
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let on_a = listed(a.http.clone()).await;
+    assert!(on_a.contains("flagger-rollout"), "{on_a}");
+    assert!(
+        on_a.contains("href=\"report?template=inline-pass&amp;start="),
+        "{on_a}"
+    );
+    assert!(!listed(b.http.clone()).await.contains("<td>"));
+    // Bad parameters name the problem.
+    for (q, status, needle) in [
+        ("start=1&end=2", 400, "template"),
+        ("template=ghost", 404, "ghost"),
+        ("template=inline-pass&start=yesterday", 400, "start"),
+        ("template=inline-pass&every=0", 400, "every"),
+    ] {
+        let r = c
+            .get(format!("{}/report?{q}", b.http))
+            .bearer_auth("s3cret-token")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), status, "{q}");
+        assert!(r.text().await.unwrap().contains(needle), "{q}");
+    }
+}
+
+#[test]
+fn a_report_base_url_that_is_not_http_is_refused() {
+    let dir = tmpdir("windows-report-bad");
+    let cfg = write_config(
+        &dir,
+        &CONFIG.replace("@MODE@", ", report_base_url: \"file:///etc\""),
+    );
+    let err = refused(&cfg, &[]);
+    assert!(err.contains("server.report_base_url"), "{err}");
+}

@@ -5,8 +5,8 @@
 
 use super::analyze::{DataArgs, fetch_queries};
 use super::{CliError, Exit};
-use crate::analysis::{self, AnalysisConfig, SeriesSet, fetch};
-use crate::report::{self, Context, model::ResolvedQuery};
+use crate::analysis::{self, AnalysisConfig, SeriesSet};
+use crate::report::{self, Context};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
@@ -84,31 +84,13 @@ pub(super) fn load(
             if let Some(step) = f.metrics.values().map(|m| m.step_seconds).next() {
                 ctx.step_seconds = step;
             }
-            ctx.queries = queries(&f);
+            ctx.queries = crate::report::queries_of(&f);
             f.series
         }
         None => analysis::load_series(&config, &base)?,
     };
     ctx.every_intervals = ((every / ctx.step_seconds).round() as usize).max(1);
     Ok((config, data, ctx))
-}
-
-fn queries(f: &fetch::Fetched) -> Vec<ResolvedQuery> {
-    let mut out = Vec::new();
-    for (metric, m) in &f.metrics {
-        let arms = std::iter::once(("canary", &m.canary))
-            .chain(m.baseline.iter().map(|b| ("baseline", b)));
-        for (arm, a) in arms {
-            for q in &a.queries {
-                out.push(ResolvedQuery {
-                    metric: metric.clone(),
-                    arm: arm.to_string(),
-                    query: q.clone(),
-                });
-            }
-        }
-    }
-    out
 }
 
 /// A progress bar on stderr when it is a terminal, nothing otherwise.

@@ -33,6 +33,25 @@ pub struct Context {
     pub queries: Vec<ResolvedQuery>,
 }
 
+/// The queries a fetch sent, per metric and arm, as the report lists them.
+pub fn queries_of(f: &crate::analysis::fetch::Fetched) -> Vec<ResolvedQuery> {
+    let mut out = Vec::new();
+    for (metric, m) in &f.metrics {
+        let arms = std::iter::once(("canary", &m.canary))
+            .chain(m.baseline.iter().map(|b| ("baseline", b)));
+        for (arm, a) in arms {
+            for q in &a.queries {
+                out.push(ResolvedQuery {
+                    metric: metric.clone(),
+                    arm: arm.to_string(),
+                    query: q.clone(),
+                });
+            }
+        }
+    }
+    out
+}
+
 /// Builds the report: one engine call per look (the last look is the whole series, so the
 /// overall answer on top is exactly what `analyze` gives on the same data).
 pub fn build(config: &AnalysisConfig, data: &SeriesSet, ctx: &Context) -> Report {

@@ -59,6 +59,11 @@ pub struct ServerSettings {
     /// Extra history before a Flagger analysis's start.
     #[serde(deserialize_with = "crate::duration::deserialize_duration_or_zero")]
     pub webhook_lookback: Duration,
+    /// The service's address as users reach it (e.g. `https://canary-judge.example.com`).
+    /// When set, every Flagger webhook answer ends with a link to that analysis's report at
+    /// `BASE/report?…`; the link names the template, window and variables, so it opens on any
+    /// replica.
+    pub report_base_url: Option<String>,
     /// Where Flagger analysis starts come from (`auto`, `kubernetes`, `memory`); read at
     /// start only.
     pub canary_windows: super::cluster::CanaryWindowsMode,
@@ -83,6 +88,7 @@ impl Default for ServerSettings {
             lookback: Duration::from_secs(600),
             webhook_lookback: Duration::from_secs(0),
             canary_windows: super::cluster::CanaryWindowsMode::Auto,
+            report_base_url: None,
             shutdown_grace: Duration::from_secs(20),
             shutdown_delay: Duration::from_secs(0),
         }
@@ -226,6 +232,17 @@ impl ServeConfig {
                 "server.inconclusive_status {} is not an HTTP status",
                 settings.inconclusive_status
             )));
+        }
+        if let Some(base) = &settings.report_base_url {
+            match url::Url::parse(base) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+                _ => {
+                    return Err(invalid(format!(
+                        "server.report_base_url `{base}` is not an http(s) URL"
+                    )));
+                }
+            }
+            settings.report_base_url = Some(base.trim_end_matches('/').to_string());
         }
         let mut catalog = SourceCatalog::from_config_blocks(file.sources, file.prometheus, origin)
             .map_err(|e| invalid(e.to_string()))?;

@@ -36,6 +36,8 @@ pub fn router(state: Arc<State>) -> Router {
         )
         .route("/api/v1/query", get(facade_query).post(facade_query))
         .route("/v1/analyze", post(analyze))
+        .route("/report", get(report))
+        .route("/reports", get(reports))
         .route("/healthz", get(live))
         .route("/livez", get(live))
         .route("/readyz", get(ready))
@@ -293,11 +295,15 @@ async fn flagger(
     let start = analysis_start
         .min(end)
         .saturating_sub(i64::try_from(extra.as_secs()).unwrap_or(i64::MAX));
-    let window = format!(
+    let mut window = format!(
         "[window {start}/{end} ({}s) from {}]",
         end - start,
         from.as_str()
     );
+    if let Some(base) = &settings.report_base_url {
+        let q = super::report_page::report_query(&template, start, end, &vars);
+        window.push_str(&format!(" report: {base}/report?{q}"));
+    }
     tracing::info!(door, name = %payload.name, namespace = %payload.namespace, phase = %payload.phase, template, start, end, analysis_start, window_from = from.as_str(), "flagger webhook");
     let req = JudgeRequest {
         template: Some(template),
@@ -543,6 +549,83 @@ async fn analyze(
         obj.insert("end".into(), json!(j.end));
     }
     Ok(axum::Json(doc).into_response())
+}
+
+/// `GET /report?template=NAME&start=S&end=E[&lookback=D][&every=N][&VAR=VALUE…]`: the
+/// look-by-look HTML report of that analysis, judged as every door judges it (same auth, same
+/// budget), one look every `every` intervals (default 1).
+async fn report(
+    AxState(state): AxState<Arc<State>>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, Rejection<PlainText>> {
+    let mut vars: BTreeMap<String, String> = raw
+        .as_deref()
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .collect()
+        })
+        .unwrap_or_default();
+    let template = vars
+        .remove("template")
+        .ok_or_else(|| HttpError::bad_request("missing parameter `template`"))?;
+    let seconds = |key: &'static str, v: Option<String>| {
+        v.map(|v| {
+            v.parse::<i64>().map_err(|_| {
+                HttpError::from(JudgeError::Field {
+                    field: key,
+                    value: v,
+                    expected: "Unix seconds",
+                })
+            })
+        })
+        .transpose()
+    };
+    let start = seconds("start", vars.remove("start"))?;
+    let end = seconds("end", vars.remove("end"))?;
+    let lookback = vars
+        .remove("lookback")
+        .map(|l| duration_field(&l, "lookback"))
+        .transpose()?;
+    let every = match vars.remove("every") {
+        Some(e) => match e.parse::<usize>() {
+            Ok(n) if n >= 1 => n,
+            _ => {
+                return Err(HttpError::bad_request(format!(
+                    "every `{e}` is not a positive number of intervals"
+                ))
+                .into());
+            }
+        },
+        None => 1,
+    };
+    let req = JudgeRequest {
+        template: Some(template.clone()),
+        vars,
+        start,
+        end,
+        lookback,
+        credential: bearer(&headers),
+        ..Default::default()
+    };
+    let j = judge(&state, "report", req).await?;
+    let page =
+        tokio::task::spawn_blocking(move || super::report_page::render(&j, &template, every))
+            .await
+            .map_err(JudgeError::Engine)?
+            .map_err(|e| HttpError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response())
+}
+
+/// `GET /reports`: the last analyses this replica answered, each linking to its report.
+async fn reports(
+    AxState(state): AxState<Arc<State>>,
+    headers: HeaderMap,
+) -> Result<Response, Rejection<PlainText>> {
+    authenticate(&state.config(), bearer(&headers).as_deref())?;
+    let page = super::report_page::render_list(&state.recent.list());
+    Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response())
 }
 
 async fn live() -> Response {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::analysis::fetch::fetch_series;
+use crate::analysis::fetch::{Fetched, fetch_detailed};
 use crate::analysis::window::WindowError;
 use crate::analysis::{AnalysisConfig, AnalysisError, AnalysisReport, ConfigError, SeriesSet};
 use crate::analysis::{FetchError, evaluate, resolve_window};
@@ -18,6 +18,7 @@ use crate::stats::Verdict;
 use super::State;
 use super::cluster::CanaryWindowError;
 use super::config::{Caller, ServeConfig};
+use super::report_page::RecentAnalysis;
 
 /// What a door asks for.
 #[derive(Debug, Clone, Default)]
@@ -48,6 +49,30 @@ pub struct Judged {
     pub start: i64,
     /// Window end (Unix seconds).
     pub end: i64,
+    /// The analysis that was judged (for the look-by-look report).
+    pub config: AnalysisConfig,
+    /// The data it was judged on, with what was fetched (queries, step) when it came from
+    /// Prometheus.
+    pub data: JudgedData,
+}
+
+/// The data of one judgement: fetched from Prometheus, or inline values of the config.
+#[derive(Debug, Clone)]
+pub enum JudgedData {
+    /// From Prometheus, with the queries and the grid step.
+    Fetched(Fetched),
+    /// The config's own values.
+    Local(SeriesSet),
+}
+
+impl JudgedData {
+    /// The series the engine saw.
+    pub fn series(&self) -> &SeriesSet {
+        match self {
+            JudgedData::Fetched(f) => &f.series,
+            JudgedData::Local(s) => s,
+        }
+    }
 }
 
 /// What kind of answer a door gives for a [`JudgeError`]: each door maps a kind to its own
@@ -296,11 +321,27 @@ pub async fn judge(
     req: JudgeRequest,
 ) -> Result<Judged, JudgeError> {
     let cfg = state.config();
+    let named = req.template.clone().map(|t| (t, req.vars.clone()));
     let result = within_budget(state, door, run(&cfg, req), |j| j.report.verdict).await;
     if let Err(e) = &result
         && e.is_prometheus_failure()
     {
         state.metrics.prometheus_error();
+    }
+    // Analyses of named templates are listed at `/reports` (a client-sent config is not: its
+    // report could not be opened again by name). The report page itself is not an analysis.
+    if let (Ok(j), Some((template, vars))) = (&result, named)
+        && door != "report"
+    {
+        state.recent.push(RecentAnalysis {
+            at: now(),
+            door,
+            template,
+            vars,
+            start: j.start,
+            end: j.end,
+            verdict: j.report.verdict,
+        });
     }
     result
 }
@@ -404,15 +445,31 @@ async fn run(cfg: &ServeConfig, mut req: JudgeRequest) -> Result<Judged, JudgeEr
     if !who.is_empty() {
         tracing::debug!(caller = who, "authenticated");
     }
-    let series = match chosen {
+    let data = match chosen {
         Some(c) if config.has_queries() => {
             let source = PrometheusSource::new(&c)?;
-            fetch_series(&config, &source, start, end, &req.vars).await?
+            JudgedData::Fetched(
+                fetch_detailed(
+                    &config,
+                    &source,
+                    start,
+                    end,
+                    &req.vars,
+                    std::path::Path::new("."),
+                )
+                .await?,
+            )
         }
-        _ => load_local(&config)?,
+        _ => JudgedData::Local(load_local(&config)?),
     };
-    let report = evaluate(&config, &series);
-    Ok(Judged { report, start, end })
+    let report = evaluate(&config, data.series());
+    Ok(Judged {
+        report,
+        start,
+        end,
+        config,
+        data,
+    })
 }
 
 /// The window an analysis covers. The request's `start`/`end` win; then its `lookback`;

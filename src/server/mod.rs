@@ -11,6 +11,7 @@ pub mod grpc;
 pub mod http;
 pub mod judge;
 pub mod metrics;
+pub mod report_page;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -32,6 +33,8 @@ pub struct State {
     shutting_down: AtomicBool,
     /// Flagger analysis starts (the cluster's Canaries, or this process's memory).
     pub windows: CanaryWindows,
+    /// The last analyses answered, for `/reports`.
+    pub recent: report_page::RecentRing,
 }
 
 impl State {
@@ -42,6 +45,7 @@ impl State {
             metrics: Metrics::new(),
             shutting_down: AtomicBool::new(false),
             windows,
+            recent: report_page::RecentRing::default(),
         }
     }
 

@@ -409,13 +409,26 @@ func workload(name string, c *rpc.Client, rng *rand.Rand, errorsOK bool) {
 		detail   string
 	}
 	results := make(chan outcome, 64)
+	// The seeded stream is drawn here, in order, before the calls run: a math/rand.Rand is not
+	// safe for concurrent use (two goroutines reading it at once crashed the host).
+	echoLen := make([]int, 12)
+	bigs := make([][]byte, 12)
+	for i := 0; i < 12; i++ {
+		switch i % 4 {
+		case 0:
+			echoLen[i] = rng.Intn(3000)
+		case 3:
+			bigs[i] = make([]byte, 200<<10+rng.Intn(400<<10))
+			rng.Read(bigs[i])
+		}
+	}
 	for i := 0; i < 12; i++ {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
 			switch i % 4 {
 			case 0:
-				want := fmt.Sprintf("echo %d %s", i, strings.Repeat("x", rng.Intn(3000)))
+				want := fmt.Sprintf("echo %d %s", i, strings.Repeat("x", echoLen[i]))
 				var s string
 				err, hung := call(c, "Plugin.Echo", want, &s)
 				results <- outcome{"echo", (err == nil && s == want) || (errorsOK && err != nil && !hung), hung, fmt.Sprint(err)}
@@ -429,8 +442,7 @@ func workload(name string, c *rpc.Client, rng *rand.Rand, errorsOK bool) {
 				err, hung := call(c, "Plugin.Fail", "boom", &s)
 				results <- outcome{"fail", (err != nil && err.Error() == "fail: boom") || (errorsOK && err != nil && !hung), hung, fmt.Sprint(err)}
 			default:
-				big := make([]byte, 200<<10+rng.Intn(400<<10))
-				rng.Read(big)
+				big := bigs[i]
 				var back []byte
 				err, hung := call(c, "Plugin.Big", big, &back)
 				ok := err == nil && len(back) == len(big)

@@ -1,0 +1,189 @@
+//! `GET /report` and `GET /reports`: the look-by-look HTML report ([`crate::report`]) of an
+//! analysis the service judges, and the list of the last analyses it answered. A report is
+//! named by its template, window and variables, not by an id, so the link a webhook answer
+//! carries opens the same report on any replica and after any restart.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Mutex;
+
+use super::judge::{Judged, JudgedData};
+use crate::report::{Context, html};
+use crate::stats::Verdict;
+
+/// Most analyses `/reports` lists (per replica; the oldest go first).
+pub const RECENT_ANALYSES: usize = 50;
+
+/// Seconds per interval assumed for inline values, which carry no time (the CLI's default).
+const LOCAL_STEP_SECONDS: f64 = 60.0;
+
+/// One analysis a door answered, enough to open its report again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecentAnalysis {
+    /// When it was answered (Unix seconds).
+    pub at: i64,
+    /// Which door answered it.
+    pub door: &'static str,
+    /// The template it ran.
+    pub template: String,
+    /// Its template variables.
+    pub vars: BTreeMap<String, String>,
+    /// Window start (Unix seconds).
+    pub start: i64,
+    /// Window end (Unix seconds).
+    pub end: i64,
+    /// The answer.
+    pub verdict: Verdict,
+}
+
+impl RecentAnalysis {
+    /// The `/report` query string that reproduces this analysis.
+    pub fn report_query(&self) -> String {
+        report_query(&self.template, self.start, self.end, &self.vars)
+    }
+}
+
+/// The `/report` query string of a template over `[start, end]` with `vars`.
+pub fn report_query(
+    template: &str,
+    start: i64,
+    end: i64,
+    vars: &BTreeMap<String, String>,
+) -> String {
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    q.append_pair("template", template)
+        .append_pair("start", &start.to_string())
+        .append_pair("end", &end.to_string());
+    for (k, v) in vars {
+        q.append_pair(k, v);
+    }
+    q.finish()
+}
+
+/// The bounded list of recent analyses.
+#[derive(Debug, Default)]
+pub struct RecentRing(Mutex<VecDeque<RecentAnalysis>>);
+
+impl RecentRing {
+    /// Records one analysis, dropping the oldest beyond [`RECENT_ANALYSES`].
+    pub fn push(&self, a: RecentAnalysis) {
+        let mut ring = match self.0.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if ring.len() >= RECENT_ANALYSES {
+            ring.pop_front();
+        }
+        ring.push_back(a);
+    }
+
+    /// Newest first.
+    pub fn list(&self) -> Vec<RecentAnalysis> {
+        let ring = match self.0.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        ring.iter().rev().cloned().collect()
+    }
+}
+
+/// Why a report page could not be drawn.
+#[derive(Debug, thiserror::Error)]
+#[error("drawing the report failed: {0}")]
+pub struct DrawError(#[source] crate::report::svg::SvgError);
+
+/// The report page of one judgement, one look every `every` intervals.
+pub fn render(j: &Judged, template: &str, every: usize) -> Result<String, DrawError> {
+    let mut ctx = Context {
+        step_seconds: LOCAL_STEP_SECONDS,
+        every_intervals: every.max(1),
+        start: Some(j.start),
+        end: Some(j.end),
+        queries: Vec::new(),
+    };
+    if let JudgedData::Fetched(f) = &j.data {
+        if let Some(step) = f.metrics.values().map(|m| m.step_seconds).next() {
+            ctx.step_seconds = step;
+        }
+        ctx.queries = crate::report::queries_of(f);
+    }
+    let report = crate::report::build(&j.config, j.data.series(), &ctx);
+    html::render(&report, &format!("canary-judge: {template}")).map_err(DrawError)
+}
+
+/// The `/reports` page: the recent analyses, newest first, each linking to its report.
+pub fn render_list(recent: &[RecentAnalysis]) -> String {
+    let mut rows = String::new();
+    for a in recent {
+        let q = html::escape(&a.report_query());
+        let vars = a
+            .vars
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        rows.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td><a href=\"report?{q}\">{}</a></td><td>{}</td><td>{}–{} ({} s)</td><td>{}</td></tr>\n",
+            a.at,
+            a.door,
+            html::escape(&a.template),
+            a.verdict.as_str(),
+            a.start,
+            a.end,
+            a.end - a.start,
+            html::escape(&vars),
+        ));
+    }
+    format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>canary-judge: recent analyses</title>\
+         <style>body{{font-family:system-ui,sans-serif;margin:1rem}}table{{border-collapse:collapse}}\
+         td,th{{border-bottom:1px solid #ddd;padding:.3rem .6rem;text-align:left}}</style></head>\
+         <body><h1>Recent analyses</h1><p>The last {} analyses this replica answered (newest \
+         first; times in Unix seconds). Each opens its look-by-look report.</p>\
+         <table><tr><th>at</th><th>door</th><th>template</th><th>verdict</th><th>window</th>\
+         <th>variables</th></tr>\n{rows}</table></body></html>\n",
+        recent.len()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn analysis(i: i64) -> RecentAnalysis {
+        RecentAnalysis {
+            at: i,
+            door: "flagger-rollout",
+            template: "error-rate".into(),
+            vars: BTreeMap::from([("name".into(), "app & co".into())]),
+            start: 100,
+            end: 200,
+            verdict: Verdict::Pass,
+        }
+    }
+
+    #[test]
+    fn the_ring_keeps_the_newest() {
+        let r = RecentRing::default();
+        for i in 0..(RECENT_ANALYSES as i64 + 5) {
+            r.push(analysis(i));
+        }
+        let l = r.list();
+        assert_eq!(l.len(), RECENT_ANALYSES);
+        assert_eq!(l[0].at, RECENT_ANALYSES as i64 + 4);
+        assert_eq!(l.last().map(|a| a.at), Some(5));
+    }
+
+    #[test]
+    fn links_reproduce_template_window_and_vars() {
+        let a = analysis(1);
+        assert_eq!(
+            a.report_query(),
+            "template=error-rate&start=100&end=200&name=app+%26+co"
+        );
+        let page = render_list(&[a]);
+        assert!(page.contains("href=\"report?template=error-rate&amp;start=100&amp;end=200"));
+        assert!(page.contains("app &amp; co"));
+    }
+}
