@@ -59,13 +59,7 @@ fn run_axes(args: &SimulateArgs, base: &SimulationConfig) -> Result<Exit, CliErr
         "simulating axes"
     );
     let report = axes::run(&cfg);
-    if args.json {
-        let text = serde_json::to_string_pretty(&report)?;
-        super::print_result(&(text + "\n"));
-    } else {
-        super::print_result(&format!("{report}\n"));
-    }
-    Ok(Exit::Pass)
+    emit(&report, args.json)
 }
 
 /// Run `simulate`.
@@ -98,8 +92,13 @@ pub fn run(args: &SimulateArgs) -> Result<Exit, CliError> {
         "simulating"
     );
     let report = simulate::run(&cfg);
-    if args.json {
-        let text = serde_json::to_string_pretty(&report)?;
+    emit(&report, args.json)
+}
+
+/// Prints a simulation report as its table or, with `--json`, as JSON.
+fn emit<R: serde::Serialize + std::fmt::Display>(report: &R, json: bool) -> Result<Exit, CliError> {
+    if json {
+        let text = serde_json::to_string_pretty(report)?;
         super::print_result(&(text + "\n"));
     } else {
         super::print_result(&format!("{report}\n"));
