@@ -301,7 +301,7 @@ async fn flagger(
         from.as_str()
     );
     if let Some(base) = &settings.report_base_url {
-        let q = super::report_page::report_query(&template, start, end, &vars);
+        let q = super::recent::report_query(&template, start, end, &vars);
         window.push_str(&format!(" report: {base}/report?{q}"));
     }
     tracing::info!(door, name = %payload.name, namespace = %payload.namespace, phase = %payload.phase, template, start, end, analysis_start, window_from = from.as_str(), "flagger webhook");

@@ -18,7 +18,7 @@ use crate::stats::Verdict;
 use super::State;
 use super::cluster::CanaryWindowError;
 use super::config::{Caller, ServeConfig};
-use super::report_page::RecentAnalysis;
+use super::recent::RecentAnalysis;
 
 /// What a door asks for.
 #[derive(Debug, Clone, Default)]

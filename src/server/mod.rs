@@ -11,6 +11,7 @@ pub mod grpc;
 pub mod http;
 pub mod judge;
 pub mod metrics;
+pub mod recent;
 pub mod report_page;
 
 use std::path::PathBuf;
@@ -34,7 +35,7 @@ pub struct State {
     /// Flagger analysis starts (the cluster's Canaries, or this process's memory).
     pub windows: CanaryWindows,
     /// The last analyses answered, for `/reports`.
-    pub recent: report_page::RecentRing,
+    pub recent: recent::RecentRing,
 }
 
 impl State {
@@ -45,7 +46,7 @@ impl State {
             metrics: Metrics::new(),
             shutting_down: AtomicBool::new(false),
             windows,
-            recent: report_page::RecentRing::default(),
+            recent: recent::RecentRing::default(),
         }
     }
 
