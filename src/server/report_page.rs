@@ -6,7 +6,6 @@
 use super::judge::{Judged, JudgedData};
 use super::recent::RecentAnalysis;
 use crate::report::{Context, html};
-use crate::stats::Verdict;
 
 /// Seconds per interval assumed for inline values, which carry no time (the CLI's default).
 const LOCAL_STEP_SECONDS: f64 = 60.0;
