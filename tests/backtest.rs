@@ -159,3 +159,110 @@ fn backtest_on_three_days_of_six_identical_pods() {
     let f = &detect["fails"];
     assert!(f["low"].as_f64() <= f["rate"].as_f64() && f["rate"].as_f64() <= f["high"].as_f64());
 }
+
+/// Bucket counts (cumulative, Prometheus `le` style) of `n` log-normal latencies (seconds).
+fn latency_histogram(
+    rng: &mut rand::rngs::StdRng,
+    bounds: &[f64],
+    n: usize,
+    median: f64,
+    scale: f64,
+) -> Vec<f64> {
+    use rand::Rng;
+    let mut counts = vec![0.0; bounds.len()];
+    for _ in 0..n {
+        // Box–Muller: one standard normal from two uniforms.
+        let (u1, u2): (f64, f64) = (rng.random::<f64>().max(1e-300), rng.random());
+        let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+        let x = scale * median * (0.5 * z).exp();
+        for (c, b) in counts.iter_mut().zip(bounds) {
+            if x <= *b {
+                *c += 1.0;
+            }
+        }
+    }
+    counts
+}
+
+/// Latency injection for histograms (`--inject values=K`), on generated windows with known
+/// ground truth: both arms log-normal with the same median (A/A), then the canary's
+/// observations × 1.15 — once injected by `scale_histogram` into the A/A data, once drawn
+/// truly slower. The sequential quantile test must keep A/A fails within α plus Monte-Carlo
+/// error and catch both slow versions in most windows, at similar looks (the injection is
+/// an honest stand-in for a real slowdown).
+#[test]
+fn histogram_latency_injection_matches_a_real_slowdown() {
+    use canary_judge::analysis::{AnalysisConfig, ArmData, SeriesSet};
+    use canary_judge::report::backtest::{Injection, inject, run_window, summarize};
+    use canary_judge::stats::quantile::HistogramSeries;
+    use rand::SeedableRng;
+
+    let config = AnalysisConfig::from_yaml_str(
+        "metrics:\n  - name: latency\n    method: quantile-sequential\n    margin: 0.2\n    \
+         canary: {histogram: {query: c}}\n    baseline: {histogram: {query: b}}\n",
+    )
+    .unwrap();
+    let bounds = [0.05, 0.1, 0.2, 0.4, 0.8, f64::INFINITY];
+    let (windows, intervals) = (40, 30);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(20261202);
+    let mut draw = |scale: f64, n: usize| HistogramSeries {
+        bounds: bounds.to_vec(),
+        intervals: (0..intervals)
+            .map(|_| latency_histogram(&mut rng, &bounds, n, 0.1, scale))
+            .collect(),
+    };
+    let (mut aa, mut injected, mut real) = (Vec::new(), Vec::new(), Vec::new());
+    let slower = Injection {
+        errors: None,
+        values: Some(1.15),
+    };
+    for w in 0..windows {
+        let (canary, baseline) = (draw(1.0, 150), draw(1.0, 450));
+        let data = SeriesSet::default().with(
+            "latency",
+            ArmData::Histogram(canary),
+            Some(ArmData::Histogram(baseline.clone())),
+        );
+        let at = w as i64 * 3600;
+        aa.push(run_window(&config, &data, 1, at, at + 1800));
+        injected.push(run_window(
+            &config,
+            &inject(&data, &slower),
+            1,
+            at,
+            at + 1800,
+        ));
+        let slow = SeriesSet::default().with(
+            "latency",
+            ArmData::Histogram(draw(1.15, 150)),
+            Some(ArmData::Histogram(baseline)),
+        );
+        real.push(run_window(&config, &slow, 1, at, at + 1800));
+    }
+    let fails = |runs: &[canary_judge::report::backtest::WindowRun]| {
+        let s = summarize(&config, "x", None, runs, 60.0);
+        (s.rows[0].fails.count, s.rows[0].median_minutes_to_fail)
+    };
+    let (aa_fails, _) = fails(&aa);
+    let (inj_fails, inj_median) = fails(&injected);
+    let (real_fails, real_median) = fails(&real);
+    eprintln!(
+        "histogram backtest over {windows} windows: A/A {aa_fails}, injected ×1.15 {inj_fails} \
+         (median {inj_median:?} min), really slower ×1.15 {real_fails} (median {real_median:?} min)"
+    );
+    let bound = 0.05 * windows as f64 + 3.0 * (windows as f64 * 0.05 * 0.95).sqrt();
+    assert!((aa_fails as f64) <= bound, "A/A {aa_fails} > {bound:.1}");
+    assert!(
+        inj_fails * 10 >= windows * 8,
+        "injected ×1.15 caught in {inj_fails}/{windows}"
+    );
+    assert!(
+        real_fails * 10 >= windows * 8,
+        "real ×1.15 caught in {real_fails}/{windows}"
+    );
+    let (a, b) = (inj_median.unwrap(), real_median.unwrap());
+    assert!(
+        a <= 2.0 * b + 1.0 && b <= 2.0 * a + 1.0,
+        "injected and real slowdowns detected at very different times: {a} vs {b} min"
+    );
+}

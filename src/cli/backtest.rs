@@ -32,8 +32,9 @@ pub struct BacktestArgs {
     #[arg(long, value_name = "DURATION", default_value = "1m")]
     every: String,
     /// A regression to inject into the canary arm (repeatable): `errors=K` multiplies
-    /// error counts, `values=K` multiplies value series (latency, CPU); `errors=2,values=1.5`
-    /// does both in one scenario.
+    /// error counts, `values=K` (or `latency=K`) multiplies value series (latency, CPU) and
+    /// every observation of a latency histogram; `errors=2,values=1.5` does both in one
+    /// scenario.
     #[arg(long, value_name = "SPEC")]
     inject: Vec<String>,
     /// Print the results as JSON.
