@@ -310,6 +310,66 @@ async fn webhook_answers_link_to_a_report_that_any_replica_can_draw() {
     }
 }
 
+/// `/report?config=JSON` (the Argo plugin's links): a client's config is drawn under the
+/// rules of `/v1/analyze` — a caller limited to templates is refused, a file arm is refused,
+/// a template and a config together are refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_config_link_draws_the_clients_config_under_the_same_rules() {
+    let dir = tmpdir("windows-report-config");
+    std::fs::write(dir.join("argo.token"), "argo-token\n").unwrap();
+    std::fs::write(dir.join("limited.token"), "limited-token\n").unwrap();
+    let cfg = CONFIG.replace("@MODE@", "").replace(
+        "templates:",
+        &format!(
+            "auth:\n  tokens:\n    - {{name: argo, token: {{file: '{d}/argo.token'}}}}\n    - {{name: limited, token: {{file: '{d}/limited.token'}}, templates: [inline-pass]}}\ntemplates:",
+            d = dir.display()
+        ),
+    );
+    let s = start_with_env(&write_config(&dir, &cfg), &[], &[]);
+    let config = serde_json::json!({"metrics": [{"name": "p99-ms", "method": "welch",
+        "canary": {"values": [41.0, 44.0, 39.0, 40.0, 43.0, 42.0]},
+        "baseline": {"values": [40.0, 42.0, 41.0, 39.0, 43.0, 41.0]}}]});
+    let link = canary_judge::report::link::url(
+        &s.http,
+        canary_judge::report::link::Subject::Config(&config),
+        100,
+        200,
+        &Default::default(),
+    )
+    .unwrap();
+    let c = reqwest::Client::new();
+    let fetch = |url: String, token: &'static str| {
+        let c = c.clone();
+        async move {
+            let r = c.get(url).bearer_auth(token).send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let (status, page) = fetch(link.clone(), "argo-token").await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("data-metric=\"p99-ms\""), "metric missing");
+    assert!(page.contains("config of p99-ms"), "title missing");
+    let (status, why) = fetch(link.clone(), "limited-token").await;
+    assert_eq!(status, 403, "{why}");
+    assert!(why.contains("may only name templates"), "{why}");
+    let file = serde_json::json!({"metrics": [{"name": "m", "method": "welch",
+        "canary": {"file": "/etc/passwd"}, "baseline": {"values": [1.0, 2.0]}}]});
+    let file_link = canary_judge::report::link::url(
+        &s.http,
+        canary_judge::report::link::Subject::Config(&file),
+        100,
+        200,
+        &Default::default(),
+    )
+    .unwrap();
+    let (status, why) = fetch(file_link, "argo-token").await;
+    assert!((400..500).contains(&status), "{status} {why}");
+    assert!(why.contains("file"), "{why}");
+    assert!(!why.contains("root:"), "{why}");
+    let (status, why) = fetch(format!("{link}&template=inline-pass"), "argo-token").await;
+    assert_eq!(status, 400, "{why}");
+}
+
 #[test]
 fn a_report_base_url_that_is_not_http_is_refused() {
     let dir = tmpdir("windows-report-bad");

@@ -26,38 +26,73 @@ pub const SERVICE_NAME: &str = "Plugin";
 /// arguments (Argo Rollouts before `metricProviderPlugins[].args`, e.g. v1.6).
 pub const SOURCES_ENV: &str = "CANARY_JUDGE_SOURCES";
 
-/// Reads the operator's data sources from the plugin's command line (`--sources FILE`, as
-/// `metricProviderPlugins[].args` passes it) or [`SOURCES_ENV`]; neither means no sources
-/// (inline values and confined files only). Errors name the file or argument.
-pub fn load_sources(
-    args: impl Iterator<Item = String>,
-) -> Result<crate::source::catalog::SourceCatalog, String> {
+/// Environment variable giving the report base URL when the controller cannot pass plugin
+/// arguments (as [`SOURCES_ENV`]).
+pub const REPORT_BASE_URL_ENV: &str = "CANARY_JUDGE_REPORT_BASE_URL";
+
+/// What the operator gives the plugin process on its command line.
+#[derive(Debug, Clone, Default)]
+pub struct PluginArgs {
+    /// The data sources templates may use.
+    pub catalog: crate::source::catalog::SourceCatalog,
+    /// Where `serve` answers `/report` (`--report-base-url`); measurements then link to it.
+    pub report_base_url: Option<String>,
+}
+
+/// Reads the plugin's command line (`--sources FILE`, `--report-base-url URL`, as
+/// `metricProviderPlugins[].args` passes them), each falling back to its environment variable
+/// ([`SOURCES_ENV`], [`REPORT_BASE_URL_ENV`]). No sources file means no sources (inline values
+/// and confined files only). Errors name the file or argument.
+pub fn load_plugin_args(args: impl Iterator<Item = String>) -> Result<PluginArgs, String> {
     let mut path: Option<std::path::PathBuf> = None;
+    let mut base: Option<String> = None;
     let mut args = args.peekable();
     if args.peek().map(String::as_str) == Some("plugin") {
         args.next();
     }
     while let Some(a) = args.next() {
-        if a == "--sources" {
-            let v = args
-                .next()
-                .ok_or_else(|| "plugin argument --sources needs a file path".to_string())?;
-            path = Some(v.into());
-        } else if let Some(v) = a.strip_prefix("--sources=") {
-            path = Some(v.into());
-        } else {
-            return Err(format!(
-                "unknown plugin argument {a:?} (metricProviderPlugins[].args accepts --sources FILE)"
-            ));
+        let (flag, inline) = match a.split_once('=') {
+            Some((f, v)) => (f.to_string(), Some(v.to_string())),
+            None => (a.clone(), None),
+        };
+        let mut value = |what: &str| {
+            inline
+                .clone()
+                .or_else(|| args.next())
+                .ok_or_else(|| format!("plugin argument {flag} needs {what}"))
+        };
+        match flag.as_str() {
+            "--sources" => path = Some(value("a file path")?.into()),
+            "--report-base-url" => base = Some(value("a URL")?),
+            _ => {
+                return Err(format!(
+                    "unknown plugin argument {a:?} (metricProviderPlugins[].args accepts \
+                     --sources FILE and --report-base-url URL)"
+                ));
+            }
         }
     }
-    let path = path.or_else(|| std::env::var_os(SOURCES_ENV).map(Into::into));
-    let Some(path) = path else {
-        return Ok(crate::source::catalog::SourceCatalog::default());
+    let base = base.or_else(|| std::env::var(REPORT_BASE_URL_ENV).ok());
+    let report_base_url = match base {
+        None => None,
+        Some(b) => Some(crate::report::link::normalise_base(&b).ok_or_else(|| {
+            format!("plugin argument --report-base-url `{b}` is not an http(s) URL")
+        })?),
     };
-    let catalog = crate::source::catalog::SourceCatalog::load(&path).map_err(|e| e.to_string())?;
-    catalog.check().map_err(|e| e.to_string())?;
-    Ok(catalog)
+    let path = path.or_else(|| std::env::var_os(SOURCES_ENV).map(Into::into));
+    let catalog = match path {
+        None => crate::source::catalog::SourceCatalog::default(),
+        Some(path) => {
+            let catalog =
+                crate::source::catalog::SourceCatalog::load(&path).map_err(|e| e.to_string())?;
+            catalog.check().map_err(|e| e.to_string())?;
+            catalog
+        }
+    };
+    Ok(PluginArgs {
+        catalog,
+        report_base_url,
+    })
 }
 
 /// Installs the hclog JSON logger on stderr; the level comes from `CANARY_JUDGE_LOG`
@@ -103,16 +138,22 @@ async fn serve() -> ExitCode {
         plugin_name: DISPENSE_NAME.to_string(),
         service_name: SERVICE_NAME.to_string(),
     };
-    let catalog = load_sources(std::env::args().skip(1)).map(std::sync::Arc::new);
-    match &catalog {
-        Ok(c) => tracing::info!(
-            sources = c.sources().len(),
-            default = c.default_name().unwrap_or(""),
-            "data sources loaded"
-        ),
-        Err(e) => tracing::error!(error = %e, "data sources not loaded"),
-    }
-    let plugin = JudgePlugin::with_catalog(catalog);
+    let plugin = match load_plugin_args(std::env::args().skip(1)) {
+        Ok(a) => {
+            tracing::info!(
+                sources = a.catalog.sources().len(),
+                default = a.catalog.default_name().unwrap_or(""),
+                report_base_url = a.report_base_url.as_deref().unwrap_or(""),
+                "data sources loaded"
+            );
+            JudgePlugin::with_catalog(Ok(std::sync::Arc::new(a.catalog)))
+                .with_report_base_url(a.report_base_url)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "data sources not loaded");
+            JudgePlugin::with_catalog(Err(e))
+        }
+    };
     match crate::goplugin::server::serve(config, std::sync::Arc::new(plugin)).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -5,6 +5,7 @@
 
 pub mod backtest;
 pub mod html;
+pub mod link;
 pub mod looks;
 pub mod methods;
 pub mod model;

@@ -234,15 +234,12 @@ impl ServeConfig {
             )));
         }
         if let Some(base) = &settings.report_base_url {
-            match url::Url::parse(base) {
-                Ok(u) if matches!(u.scheme(), "http" | "https") => {}
-                _ => {
-                    return Err(invalid(format!(
-                        "server.report_base_url `{base}` is not an http(s) URL"
-                    )));
-                }
-            }
-            settings.report_base_url = Some(base.trim_end_matches('/').to_string());
+            let Some(normal) = crate::report::link::normalise_base(base) else {
+                return Err(invalid(format!(
+                    "server.report_base_url `{base}` is not an http(s) URL"
+                )));
+            };
+            settings.report_base_url = Some(normal);
         }
         let mut catalog = SourceCatalog::from_config_blocks(file.sources, file.prometheus, origin)
             .map_err(|e| invalid(e.to_string()))?;

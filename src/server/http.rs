@@ -21,6 +21,7 @@ use super::judge::{JudgeError, JudgeErrorKind, JudgeRequest};
 use super::judge::{authenticate, credential_from_authorization, judge, now};
 use crate::analysis::AnalysisConfig;
 use crate::duration::parse_positive_duration;
+use crate::report::link::{self, Subject};
 use crate::stats::Verdict;
 
 /// Builds the router with its layers.
@@ -301,8 +302,10 @@ async fn flagger(
         from.as_str()
     );
     if let Some(base) = &settings.report_base_url {
-        let q = super::recent::report_query(&template, start, end, &vars);
-        window.push_str(&format!(" report: {base}/report?{q}"));
+        match link::url(base, Subject::Template(&template), start, end, &vars) {
+            Ok(url) => window.push_str(&format!(" report: {url}")),
+            Err(why) => window.push_str(&format!(" report: not linked ({why})")),
+        }
     }
     tracing::info!(door, name = %payload.name, namespace = %payload.namespace, phase = %payload.phase, template, start, end, analysis_start, window_from = from.as_str(), "flagger webhook");
     let req = JudgeRequest {
@@ -553,7 +556,9 @@ async fn analyze(
 
 /// `GET /report?template=NAME&start=S&end=E[&lookback=D][&every=N][&VAR=VALUE…]`: the
 /// look-by-look HTML report of that analysis, judged as every door judges it (same auth, same
-/// budget), one look every `every` intervals (default 1).
+/// budget), one look every `every` intervals (default 1). `config=JSON` instead of `template`
+/// judges a client's config under the same rules as `/v1/analyze` (it is how the Argo
+/// plugin's links work: its configs live in AnalysisTemplates the service never sees).
 async fn report(
     AxState(state): AxState<Arc<State>>,
     headers: HeaderMap,
@@ -567,9 +572,25 @@ async fn report(
                 .collect()
         })
         .unwrap_or_default();
-    let template = vars
-        .remove("template")
-        .ok_or_else(|| HttpError::bad_request("missing parameter `template`"))?;
+    let template = vars.remove("template");
+    let config = vars
+        .remove("config")
+        .map(|c| AnalysisConfig::from_str_auto(&c))
+        .transpose()
+        .map_err(JudgeError::Config)?;
+    let title = match (&template, &config) {
+        (Some(t), _) => t.clone(),
+        (None, Some(c)) => {
+            let names: Vec<&str> = c.metrics.iter().map(|m| m.name.as_str()).collect();
+            format!("config of {}", names.join(", "))
+        }
+        (None, None) => {
+            return Err(HttpError::bad_request(
+                "missing parameter `template` (a template name) or `config` (an analysis config)",
+            )
+            .into());
+        }
+    };
     let seconds = |key: &'static str, v: Option<String>| {
         v.map(|v| {
             v.parse::<i64>().map_err(|_| {
@@ -601,20 +622,19 @@ async fn report(
         None => 1,
     };
     let req = JudgeRequest {
-        template: Some(template.clone()),
+        template,
+        config,
         vars,
         start,
         end,
         lookback,
         credential: bearer(&headers),
-        ..Default::default()
     };
     let j = judge(&state, "report", req).await?;
-    let page =
-        tokio::task::spawn_blocking(move || super::report_page::render(&j, &template, every))
-            .await
-            .map_err(JudgeError::Engine)?
-            .map_err(|e| HttpError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    let page = tokio::task::spawn_blocking(move || super::report_page::render(&j, &title, every))
+        .await
+        .map_err(JudgeError::Engine)?
+        .map_err(|e| HttpError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response())
 }
 

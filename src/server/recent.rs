@@ -1,11 +1,11 @@
-//! The analyses this replica answered lately, kept in a bounded ring for `GET /reports`, and
-//! the `/report` query that reopens each one. A report is named by its template, window and
-//! variables, not by an id, so a link opens the same report on any replica and after any
-//! restart; the ring itself is per replica and only a convenience list.
+//! The analyses this replica answered lately, kept in a bounded ring for `GET /reports`. Each
+//! reopens by its `/report` link ([`crate::report::link`]); the ring itself is per replica
+//! and only a convenience list.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
 
+use crate::report::link::{self, LinkError, Subject};
 use crate::stats::Verdict;
 
 /// Most analyses `/reports` lists (per replica; the oldest go first).
@@ -31,27 +31,15 @@ pub struct RecentAnalysis {
 }
 
 impl RecentAnalysis {
-    /// The `/report` query string that reproduces this analysis.
-    pub fn report_query(&self) -> String {
-        report_query(&self.template, self.start, self.end, &self.vars)
+    /// The `/report` query string that reproduces this analysis, or why there is none.
+    pub fn report_query(&self) -> Result<String, LinkError> {
+        link::query(
+            Subject::Template(&self.template),
+            self.start,
+            self.end,
+            &self.vars,
+        )
     }
-}
-
-/// The `/report` query string of a template over `[start, end]` with `vars`.
-pub fn report_query(
-    template: &str,
-    start: i64,
-    end: i64,
-    vars: &BTreeMap<String, String>,
-) -> String {
-    let mut q = url::form_urlencoded::Serializer::new(String::new());
-    q.append_pair("template", template)
-        .append_pair("start", &start.to_string())
-        .append_pair("end", &end.to_string());
-    for (k, v) in vars {
-        q.append_pair(k, v);
-    }
-    q.finish()
 }
 
 /// The bounded list of recent analyses.

@@ -16,7 +16,7 @@ const LOCAL_STEP_SECONDS: f64 = 60.0;
 pub struct DrawError(#[source] crate::report::svg::SvgError);
 
 /// The report page of one judgement, one look every `every` intervals.
-pub fn render(j: &Judged, template: &str, every: usize) -> Result<String, DrawError> {
+pub fn render(j: &Judged, title: &str, every: usize) -> Result<String, DrawError> {
     let mut ctx = Context {
         step_seconds: LOCAL_STEP_SECONDS,
         every_intervals: every.max(1),
@@ -31,25 +31,28 @@ pub fn render(j: &Judged, template: &str, every: usize) -> Result<String, DrawEr
         ctx.queries = crate::report::queries_of(f);
     }
     let report = crate::report::build(&j.config, j.data.series(), &ctx);
-    html::render(&report, &format!("canary-judge: {template}")).map_err(DrawError)
+    html::render(&report, &format!("canary-judge: {title}")).map_err(DrawError)
 }
 
 /// The `/reports` page: the recent analyses, newest first, each linking to its report.
 pub fn render_list(recent: &[RecentAnalysis]) -> String {
     let mut rows = String::new();
     for a in recent {
-        let q = html::escape(&a.report_query());
         let vars = a
             .vars
             .iter()
             .map(|(k, v)| format!("{k}={v}"))
             .collect::<Vec<_>>()
             .join(", ");
+        let template = html::escape(&a.template);
+        let named = match a.report_query() {
+            Ok(q) => format!("<a href=\"report?{}\">{template}</a>", html::escape(&q)),
+            Err(why) => format!("{template} (no link: {})", html::escape(&why.to_string())),
+        };
         rows.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td><a href=\"report?{q}\">{}</a></td><td>{}</td><td>{}–{} ({} s)</td><td>{}</td></tr>\n",
+            "<tr><td>{}</td><td>{}</td><td>{named}</td><td>{}</td><td>{}–{} ({} s)</td><td>{}</td></tr>\n",
             a.at,
             a.door,
-            html::escape(&a.template),
             a.verdict.as_str(),
             a.start,
             a.end,
@@ -80,8 +83,8 @@ mod tests {
     fn links_reproduce_template_window_and_vars() {
         let a = analysis(1);
         assert_eq!(
-            a.report_query(),
-            "template=error-rate&start=100&end=200&name=app+%26+co"
+            a.report_query().as_deref(),
+            Ok("template=error-rate&start=100&end=200&name=app+%26+co")
         );
         let page = render_list(&[a]);
         assert!(page.contains("href=\"report?template=error-rate&amp;start=100&amp;end=200"));

@@ -26,6 +26,7 @@ Stdlib only; drives the cluster through the testenv's kubectl.
 
 import argparse
 import json
+import re
 import os
 import subprocess
 import sys
@@ -77,6 +78,8 @@ class Env:
         self.scenario_file = os.path.join(d, "traffic.json")
         self.app_url = None
         self.serve_url = None
+        self.serve_port = None
+        self.report_links = False
 
     # --- kubectl ---------------------------------------------------------------------------
     def kubectl(self, *args, input=None, check=True, timeout=60):
@@ -390,9 +393,33 @@ def sc_sequential_vs_builtin(env, fig):
     ar = env.analysisruns(ns, "seq-judge")[-1]
     if ar["status"]["phase"] != "Failed":
         raise Failure("seq-judge's AnalysisRun is %s" % ar["status"]["phase"])
-    fig["canary_judge"]["failed_message"] = next(
-        (why(m) for m in measurements(ar) if m["phase"] == "Failed"), "")
+    failed = next((m for m in measurements(ar) if m["phase"] == "Failed"), {})
+    fig["canary_judge"]["failed_message"] = why(failed) if failed else ""
+    fig["report_link"] = check_report_link(env, failed)
     assert_aborted_back_to_v1(env, ns, "seq-judge")
+
+
+def check_report_link(env, m):
+    """The plugin's `report` metadata (set by --report-base-url) opens that measurement's
+    look-by-look report on `serve`, which judges the same window again and agrees."""
+    md = m.get("metadata") or {}
+    if not env.report_links:
+        return {"skipped": "borrowed environment: the plugin has no --report-base-url"}
+    link = md.get("report")
+    if not link:
+        raise Failure("failed measurement has no report link (metadata keys: %s; omitted: %r)"
+                      % (sorted(md)[:8], md.get("report.omitted")))
+    if not link.startswith(env.serve_url + "/report?"):
+        raise Failure("report link %r is not under serve's base URL %s" % (link[:120], env.serve_url))
+    with urllib.request.urlopen(link, timeout=30) as r:
+        status, page = r.status, r.read().decode()
+    got = re.search(r'id="summary" data-verdict="([a-z]+)"', page)
+    shown = got.group(1) if got else None
+    if status != 200 or shown != md.get("verdict"):
+        raise Failure("report page: HTTP %s, verdict %r, measurement verdict %r"
+                      % (status, shown, md.get("verdict")))
+    return {"bytes": len(link), "http_status": status, "page_verdict": shown,
+            "measurement_verdict": md.get("verdict"), "page_bytes": len(page)}
 
 
 AA_STEPS = [{"setWeight": 10}, {"pause": {"duration": "20s"}}, {"setWeight": 30},
@@ -718,8 +745,9 @@ def free_port():
 
 
 def start_serve(env):
-    """`canary-judge serve` on loopback (the same binary the controller runs as its plugin)."""
-    http_port, grpc_port = free_port(), free_port()
+    """`canary-judge serve` on loopback (the same binary the controller runs as its plugin),
+    on the port the plugin's --report-base-url names when this run brought the environment up."""
+    http_port, grpc_port = env.serve_port or free_port(), free_port()
     cfg = open(os.path.join(HERE, "serve.yaml")).read().replace("@HTTP_ADDR@", "127.0.0.1:%d" % http_port) \
         .replace("@GRPC_ADDR@", "127.0.0.1:%d" % grpc_port).replace("@PROMETHEUS_URL@", env.prom)
     path = os.path.join(env.dir, "serve.yaml")
@@ -752,12 +780,20 @@ def main():
     report = {"scenarios": {}}
     t_all = time.monotonic()
     try:
+        serve_port = None
         if own:
+            # The plugin links each measurement to its report on this run's `serve`, so its
+            # port is chosen before the controller (and the plugin's args) start.
+            serve_port = free_port()
+            os.environ["K8S_TESTENV_PLUGIN_ARGS"] = "\n".join(
+                ["--sources", os.path.join(d, "sources.yaml"),
+                 "--report-base-url", "http://127.0.0.1:%d" % serve_port])
             t = time.monotonic()
             subprocess.run([TESTENV, "up", d], check=True)
             report["up_seconds"] = round(time.monotonic() - t, 1)
             say("k8s-testenv up: %.1fs" % report["up_seconds"])
         env = Env(d)
+        env.serve_port, env.report_links = serve_port, serve_port is not None
         start_app(env)
         start_serve(env)
         if a.mode == "demo":

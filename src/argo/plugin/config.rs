@@ -24,6 +24,9 @@ pub struct PluginConfig {
     /// Values for `{{name}}` placeholders in Prometheus queries (the plugin config's `vars`;
     /// Argo has already replaced its own `{{args.X}}` before the plugin sees the config).
     pub vars: BTreeMap<String, String>,
+    /// The analysis part of the entry as written (without `hold` and `vars`): what a report
+    /// link sends to `serve`, which judges it as a client's config.
+    pub link_config: serde_json::Value,
 }
 
 pub(super) fn parse_hold(v: &serde_json::Value) -> Result<Hold, String> {
@@ -101,13 +104,15 @@ pub fn resolve_config(metric: &Metric) -> Result<PluginConfig, PluginError> {
         Some(v) => serde_json::from_value::<BTreeMap<String, String>>(v)
             .map_err(|e| config_err(format!("`vars` must map names to strings: {e}")))?,
     };
-    let analysis = AnalysisConfig::from_json_value(&serde_json::Value::Object(obj))
-        .map_err(|e| config_err(e.to_string()))?;
+    let link_config = serde_json::Value::Object(obj);
+    let analysis =
+        AnalysisConfig::from_json_value(&link_config).map_err(|e| config_err(e.to_string()))?;
     Ok(PluginConfig {
         key: key.clone(),
         analysis,
         hold,
         vars,
+        link_config,
     })
 }
 

@@ -1,5 +1,6 @@
 //! What a measurement carries besides its phase: the JSON `value` Argo's conditions read,
-//! `Measurement.Metadata` (verdict, per-metric numbers, fetched queries) and Go time values.
+//! `Measurement.Metadata` (verdict, per-metric numbers, fetched queries, the report link) and
+//! Go time values.
 
 use super::*;
 
@@ -161,4 +162,51 @@ pub fn fetch_metadata(f: &Fetched) -> BTreeMap<String, String> {
         }
     }
     md
+}
+
+/// Metadata key of the link to the measurement's report on `serve` (with `--report-base-url`).
+pub const REPORT_LINK_KEY: &str = "report";
+/// Metadata key saying why a measurement has no report link.
+pub const REPORT_OMITTED_KEY: &str = "report.omitted";
+
+/// Why a measurement gets no report link although the operator set a base URL.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NoReportLink {
+    /// The config's `prometheus:` block has credentials or headers; a link would show them
+    /// to everyone who can read the AnalysisRun.
+    #[error(
+        "the config's prometheus block carries credentials or headers, which a link would expose"
+    )]
+    Credentials,
+    /// Some arm reads a file, which the service may not read for a client.
+    #[error("metric `{0}` reads series from a file, which the service does not read for a link")]
+    FileSeries(String),
+    /// The link itself could not be made.
+    #[error(transparent)]
+    Link(#[from] crate::report::link::LinkError),
+}
+
+/// The link to the report of this fetch under `base`: the metric's own config (what the
+/// AnalysisTemplate says, after Argo's `{{args.*}}`), the fetched window and the variables,
+/// so `serve` judges the same data again and draws it look by look.
+pub fn report_link(base: &str, config: &PluginConfig, f: &Fetched) -> Result<String, NoReportLink> {
+    const CREDENTIAL_KEYS: [&str; 3] = ["headers", "bearer_token", "basic_auth"];
+    let carries_credentials = config
+        .link_config
+        .get("prometheus")
+        .and_then(|p| p.as_object())
+        .is_some_and(|p| CREDENTIAL_KEYS.iter().any(|k| p.contains_key(*k)));
+    if carries_credentials {
+        return Err(NoReportLink::Credentials);
+    }
+    if let Some(file) = analysis::file_sources(&config.analysis).into_iter().next() {
+        return Err(NoReportLink::FileSeries(file.metric.to_string()));
+    }
+    Ok(crate::report::link::url(
+        base,
+        crate::report::link::Subject::Config(&config.link_config),
+        f.start,
+        f.end,
+        &config.vars,
+    )?)
 }

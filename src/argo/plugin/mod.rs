@@ -149,6 +149,9 @@ pub struct JudgePlugin {
     /// The operator's data sources (`--sources FILE`), or why they could not be loaded
     /// (reported by InitPlugin and by every Run).
     catalog: Result<Arc<SourceCatalog>, String>,
+    /// Where `serve` answers `/report` for people (`--report-base-url`), if the operator set
+    /// it; measurements then carry a link to their report.
+    report_base_url: Option<String>,
 }
 
 impl Default for JudgePlugin {
@@ -169,7 +172,15 @@ impl JudgePlugin {
         JudgePlugin {
             init: Mutex::new(None),
             catalog,
+            report_base_url: None,
         }
+    }
+
+    /// The same plugin, linking each measurement that fetched from Prometheus to its report
+    /// under `base` (an http(s) URL of `serve`, without `/report`).
+    pub fn with_report_base_url(mut self, base: Option<String>) -> Self {
+        self.report_base_url = base;
+        self
     }
 
     /// Decides which Prometheus the metric's config reaches (operator source or, where the
@@ -293,6 +304,12 @@ impl JudgePlugin {
         let mut metadata = report_metadata(&report);
         if let Some(f) = fetched {
             metadata.extend(fetch_metadata(f));
+            if let Some(base) = &self.report_base_url {
+                match report_link(base, config, f) {
+                    Ok(url) => metadata.insert(REPORT_LINK_KEY.to_string(), url),
+                    Err(why) => metadata.insert(REPORT_OMITTED_KEY.to_string(), why.to_string()),
+                };
+            }
         }
         let current = now();
         let mut m = Measurement {

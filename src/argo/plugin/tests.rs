@@ -323,3 +323,79 @@ fn terminate_ends_a_held_measurement_and_keeps_completed_ones() {
     assert_eq!(m.phase, "Failed");
     assert!(m.finished_at.is_none());
 }
+
+#[test]
+fn report_links_carry_the_config_window_and_vars_but_never_credentials() {
+    let entry = |text: &str| {
+        resolve_config(&Metric {
+            name: "judge".into(),
+            plugin: vec![("canary-judge/judge".into(), text.as_bytes().to_vec())],
+            ..Default::default()
+        })
+        .unwrap()
+    };
+    let fetched = Fetched {
+        series: Default::default(),
+        metrics: BTreeMap::new(),
+        start: 100,
+        end: 200,
+    };
+    let cfg = entry(
+        r#"{"source":"default","vars":{"svc":"a b"},"hold":{"max_duration":"1m","resume_every":"5s"},
+            "metrics":[{"name":"errors","method":"threshold","params":{"max":0.05},"canary":{"query":"sum(x{s=\"{{svc}}\"})"}}]}"#,
+    );
+    let link = report_link("https://cj.example", &cfg, &fetched).unwrap();
+    let q = link.strip_prefix("https://cj.example/report?").unwrap();
+    let params: BTreeMap<String, String> = url::form_urlencoded::parse(q.as_bytes())
+        .into_owned()
+        .collect();
+    let sent: serde_json::Value = serde_json::from_str(&params["config"]).unwrap();
+    assert_eq!(sent["source"], "default");
+    assert!(
+        sent.get("hold").is_none() && sent.get("vars").is_none(),
+        "{sent}"
+    );
+    assert_eq!(
+        (
+            params["start"].as_str(),
+            params["end"].as_str(),
+            params["svc"].as_str()
+        ),
+        ("100", "200", "a b")
+    );
+    // A prometheus block with credentials or headers is never put into a link.
+    for block in [
+        r#"{"address":"http://p:9090","headers":{"X-Scope-OrgID":"team-a"}}"#,
+        r#"{"address":"http://p:9090","bearer_token":{"env":"T"}}"#,
+    ] {
+        let cfg = entry(&format!(
+            r#"{{"prometheus":{block},"metrics":[{{"name":"e","method":"threshold","params":{{"max":1}},"canary":{{"query":"x"}}}}]}}"#
+        ));
+        assert_eq!(
+            report_link("https://cj.example", &cfg, &fetched),
+            Err(NoReportLink::Credentials)
+        );
+    }
+    let reserved = entry(
+        r#"{"vars":{"end":"x"},"metrics":[{"name":"e","method":"threshold","params":{"max":1},"canary":{"query":"x"}}]}"#,
+    );
+    let why = report_link("https://cj.example", &reserved, &fetched)
+        .unwrap_err()
+        .to_string();
+    assert!(why.contains("`end`"), "{why}");
+}
+
+#[test]
+fn plugin_arguments_take_a_report_base_url() {
+    let args = |a: &[&str]| crate::argo::load_plugin_args(a.iter().map(|s| s.to_string()));
+    let a = args(&["--report-base-url", "https://cj.example/"]).unwrap();
+    assert_eq!(a.report_base_url.as_deref(), Some("https://cj.example"));
+    let a = args(&["plugin", "--report-base-url=http://127.0.0.1:8080"]).unwrap();
+    assert_eq!(a.report_base_url.as_deref(), Some("http://127.0.0.1:8080"));
+    let e = args(&["--report-base-url", "file:///etc"]).unwrap_err();
+    assert!(e.contains("--report-base-url"), "{e}");
+    let e = args(&["--report-base-url"]).unwrap_err();
+    assert!(e.contains("needs a URL"), "{e}");
+    let e = args(&["--bogus"]).unwrap_err();
+    assert!(e.contains("--report-base-url URL"), "{e}");
+}
