@@ -101,13 +101,19 @@ pub fn ratio_forecast(s: &RatioState) -> Option<Forecast> {
             return None;
         }
     }
+    // The answer is the whole number of intervals ⌈(k − 1)·n⌉, monotone in k: once both ends
+    // of the bracket give the same one, more bisection cannot change it.
+    let n = s.intervals as f64;
+    let more_at = |k: f64| (k * n - n).ceil();
     let mut lo = 1.0;
     for _ in 0..60 {
+        if more_at(lo) == more_at(hi) {
+            break;
+        }
         let mid = 0.5 * (lo + hi);
         if fits(mid) { hi = mid } else { lo = mid }
     }
-    let total = hi * s.intervals as f64;
-    let more = (total - s.intervals as f64).ceil().max(1.0);
+    let more = more_at(hi).max(1.0);
     Some(Forecast {
         target,
         more_intervals: more as u64,
