@@ -832,6 +832,37 @@ mod tests {
     }
 
     #[test]
+    fn rate_upper_bound_is_the_smallest_rejected_rate() {
+        for alpha in [0.01, 0.05, 0.2] {
+            let thr = (1.0_f64 / alpha).ln();
+            for (events, requests) in [
+                (0.0, 1.0),
+                (0.0, 40_000.0),
+                (1.0, 100.0),
+                (3.0, 1e6),
+                (120.0, 11_800.0),
+                (5e5, 1e6),
+                (1e6, 1e6),
+                (7.0, 7.0),
+            ] {
+                let b = rate_upper_bound(events, requests, thr);
+                if b >= 1.0 {
+                    assert!(log_e_rate_below(events, requests, 1.0 - 1e-12) < thr);
+                    continue;
+                }
+                assert!(
+                    log_e_rate_below(events, requests, b) >= thr,
+                    "{events}/{requests}: {b}"
+                );
+                assert!(
+                    log_e_rate_below(events, requests, b * (1.0 - 1e-11)) < thr,
+                    "{events}/{requests}: {b}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn zero_events_inconclusive_with_unit_e() {
         let t = vec![1000.0; 5];
         let z = vec![0.0; 5];

@@ -454,6 +454,47 @@ mod tests {
     }
 
     #[test]
+    fn bounds_are_rejected_points_next_to_the_root_on_varied_data() {
+        // Shares, counts and ratios that make either side's excess convex or concave near its
+        // root, and searches from the range ends (with the normal-approximation first point).
+        let mix = Mixture::new();
+        for (events, ratio, share, n, alpha) in [
+            (3.0, 1.0, 0.5, 1, 0.05),
+            (20.0, 0.2, 0.1, 5, 0.05),
+            (200.0, 1.0, 0.02, 40, 0.01),
+            (5.0, 4.0, 0.3, 12, 0.2),
+            (1e4, 1.1, 0.1, 100, 0.05),
+            (50.0, 1e-3, 0.5, 3, 0.05),
+        ] {
+            let thr = (1.0_f64 / alpha).ln();
+            let q = ratio * share / (ratio * share + 1.0 - share);
+            let cells: Vec<RatioCell> = (0..n)
+                .map(|i| RatioCell {
+                    canary_events: (events * q + (i % 3) as f64 - 1.0).max(0.0).round(),
+                    events,
+                    share: share * (1.0 + 0.1 * (i % 4) as f64),
+                })
+                .collect();
+            let (lo, hi) = own_interval(&cells, thr);
+            let g = |r: f64, side| excess(&mix, &moments(&cells, r), side, thr).0;
+            if hi.is_finite() && hi > R_MIN {
+                assert!(g(hi, Side::Upper) >= 0.0, "{events} {ratio}: {hi}");
+                assert!(
+                    g(hi * (1.0 - 1e-10), Side::Upper) < 0.0,
+                    "{events} {ratio}: {hi}"
+                );
+            }
+            if lo > 0.0 && lo < R_MAX {
+                assert!(g(lo, Side::Lower) >= 0.0, "{events} {ratio}: {lo}");
+                assert!(
+                    g(lo * (1.0 + 1e-10), Side::Lower) < 0.0,
+                    "{events} {ratio}: {lo}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn running_interval_matches_fresh_solves() {
         let thr = 20f64.ln();
         let cells: Vec<RatioCell> = (0..30)
