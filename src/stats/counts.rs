@@ -109,28 +109,51 @@ const FLOOR_GRID: [f64; 4] = [0.0, 0.1, 0.25, 0.5];
 /// supermartingale under H0 and Ville's inequality makes "≥ 1/α" an anytime-valid rejection
 /// (the same construction as the rate-ratio mixtures, `docs/statistics.md`).
 pub(crate) fn log_e_rate_below(events: f64, requests: f64, p0: f64) -> f64 {
+    log_e_rate_below_and_slope(events, requests, p0).0
+}
+
+/// [`log_e_rate_below`] and its derivative in log p0 (the weighted mean of the components'
+/// derivatives rest·p0·(1/(1 − p0) − γ/(1 − γp0)), weights ∝ each component's e-value).
+fn log_e_rate_below_and_slope(events: f64, requests: f64, p0: f64) -> (f64, f64) {
     let rest = (requests - events).max(0.0);
     let log_null = (-p0).ln_1p();
-    let terms: Vec<f64> = FLOOR_GRID
-        .iter()
-        .map(|&g| {
-            if g == 0.0 {
-                if events > 0.0 {
-                    f64::NEG_INFINITY
-                } else {
-                    -rest * log_null
-                }
+    let null_slope = p0 / (1.0 - p0);
+    let mut terms = [0.0; FLOOR_GRID.len()];
+    let mut slopes = [0.0; FLOOR_GRID.len()];
+    for ((t, d), &g) in terms.iter_mut().zip(&mut slopes).zip(&FLOOR_GRID) {
+        if g == 0.0 {
+            *t = if events > 0.0 {
+                f64::NEG_INFINITY
             } else {
-                events * g.ln() + rest * ((-g * p0).ln_1p() - log_null)
-            }
-        })
-        .collect();
-    log_sum_exp_mean(&terms)
+                -rest * log_null
+            };
+            *d = rest * null_slope;
+        } else {
+            *t = events * g.ln() + rest * ((-g * p0).ln_1p() - log_null);
+            *d = rest * (null_slope - g * p0 / (1.0 - g * p0));
+        }
+    }
+    // log_sum_exp_mean, with the same weights for the slope.
+    let m = terms.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if !m.is_finite() {
+        return (m, 0.0);
+    }
+    let (mut total, mut slope) = (0.0, 0.0);
+    for (t, d) in terms.iter().zip(&slopes) {
+        let w = (t - m).exp();
+        total += w;
+        if w > 0.0 {
+            slope += w * d;
+        }
+    }
+    (m + (total / terms.len() as f64).ln(), slope / total)
 }
 
 /// Anytime-valid upper bound on the canary's error rate at the current look: the smallest p0
-/// whose [`log_e_rate_below`] reaches log(1/α) (the e-value increases in p0), by bisection
-/// in log p0; 1 when even p0 → 1 is not rejected.
+/// whose [`log_e_rate_below`] reaches log(1/α) (the e-value increases in p0), to 10⁻¹² in
+/// log p0 by a safeguarded Newton search in log p0 from a Poisson-type first guess (bisection
+/// when a step leaves the bracket); 1 when even p0 → 1 is not rejected. The bound returned is
+/// always a rejected p0.
 pub(crate) fn rate_upper_bound(events: f64, requests: f64, log_threshold: f64) -> f64 {
     let rejects = |p0: f64| log_e_rate_below(events, requests, p0) >= log_threshold;
     let (mut lo, mut hi) = (1e-300_f64.ln(), (1.0 - 1e-12_f64).ln());
@@ -140,16 +163,40 @@ pub(crate) fn rate_upper_bound(events: f64, requests: f64, log_threshold: f64) -
     if rejects(lo.exp()) {
         return lo.exp();
     }
+    let at = |x: f64| {
+        let (e, s) = log_e_rate_below_and_slope(events, requests, x.exp());
+        (e - log_threshold, s)
+    };
+    // One component alone reaches 1/α near E + a + √(2Ea) events, a = log(K/α).
+    let a = log_threshold + (FLOOR_GRID.len() as f64).ln();
+    let guess = ((events + a + (2.0 * events * a).sqrt()) / requests).ln();
+    let mut x = if guess > lo && guess < hi {
+        guess
+    } else {
+        0.5 * (lo + hi)
+    };
     for _ in 0..200 {
-        let mid = 0.5 * (lo + hi);
-        if rejects(mid.exp()) {
-            hi = mid;
+        let (g, slope) = at(x);
+        if g >= 0.0 {
+            hi = x;
         } else {
-            lo = mid;
+            lo = x;
         }
         if hi - lo < 1e-12 {
             break;
         }
+        let step = if slope > 0.0 { -g / slope } else { f64::NAN };
+        if g >= 0.0 && step.abs() < 0.5e-12 {
+            // Newton's step from the rejected end is below the tolerance.
+            break;
+        }
+        // Aim a little past the root so that near it the point lands on the rejected side.
+        let next = x + step + 0.25e-12;
+        x = if next > lo && next < hi {
+            next
+        } else {
+            0.5 * (lo + hi)
+        };
     }
     hi.exp()
 }
@@ -781,6 +828,37 @@ mod tests {
             assert_eq!(Some(e.p_value), d.p_value);
             assert_eq!(Some(e.e_max), d.extra.get("e_max").copied());
             assert_eq!(Some(e.rate_ratio), d.effect);
+        }
+    }
+
+    #[test]
+    fn rate_upper_bound_is_the_smallest_rejected_rate() {
+        for alpha in [0.01, 0.05, 0.2] {
+            let thr = (1.0_f64 / alpha).ln();
+            for (events, requests) in [
+                (0.0, 1.0),
+                (0.0, 40_000.0),
+                (1.0, 100.0),
+                (3.0, 1e6),
+                (120.0, 11_800.0),
+                (5e5, 1e6),
+                (1e6, 1e6),
+                (7.0, 7.0),
+            ] {
+                let b = rate_upper_bound(events, requests, thr);
+                if b >= 1.0 {
+                    assert!(log_e_rate_below(events, requests, 1.0 - 1e-12) < thr);
+                    continue;
+                }
+                assert!(
+                    log_e_rate_below(events, requests, b) >= thr,
+                    "{events}/{requests}: {b}"
+                );
+                assert!(
+                    log_e_rate_below(events, requests, b * (1.0 - 1e-11)) < thr,
+                    "{events}/{requests}: {b}"
+                );
+            }
         }
     }
 

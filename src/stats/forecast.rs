@@ -101,13 +101,19 @@ pub fn ratio_forecast(s: &RatioState) -> Option<Forecast> {
             return None;
         }
     }
+    // The answer is the whole number of intervals ⌈(k − 1)·n⌉, monotone in k: once both ends
+    // of the bracket give the same one, more bisection cannot change it.
+    let n = s.intervals as f64;
+    let more_at = |k: f64| (k * n - n).ceil();
     let mut lo = 1.0;
     for _ in 0..60 {
+        if more_at(lo) == more_at(hi) {
+            break;
+        }
         let mid = 0.5 * (lo + hi);
         if fits(mid) { hi = mid } else { lo = mid }
     }
-    let total = hi * s.intervals as f64;
-    let more = (total - s.intervals as f64).ceil().max(1.0);
+    let more = more_at(hi).max(1.0);
     Some(Forecast {
         target,
         more_intervals: more as u64,
@@ -150,6 +156,54 @@ mod tests {
         assert!(ratio_forecast(&state(1.0, 0.9, 1.1)).is_none());
         // Infinite upper bound.
         assert!(ratio_forecast(&state(1.0, 0.5, f64::INFINITY)).is_none());
+    }
+
+    #[test]
+    fn stopping_the_bisection_early_gives_the_full_bisection_answer() {
+        // The answer of the plain 60-step bisection, which the early stop must reproduce.
+        fn full(s: &RatioState) -> Option<u64> {
+            let est = s.estimate;
+            let (width_now, gap) = if est < s.pass_below {
+                ((s.high / est).ln(), (s.pass_below / est).ln())
+            } else {
+                ((est / s.low).ln(), (est / s.fail_above).ln())
+            };
+            let fits = |k: f64| width_now * shrink(s.events, k) <= gap;
+            let mut hi = 2.0;
+            while !fits(hi) {
+                hi *= 2.0;
+            }
+            let mut lo = 1.0;
+            for _ in 0..60 {
+                let mid = 0.5 * (lo + hi);
+                if fits(mid) { hi = mid } else { lo = mid }
+            }
+            let n = s.intervals as f64;
+            Some((hi * n - n).ceil().max(1.0) as u64)
+        }
+        let mut checked = 0;
+        for intervals in [1, 7, 10, 100, 1000, 100_000] {
+            for events in [10.0, 400.0, 1e6] {
+                for (estimate, low, high) in [
+                    (1.1, 0.8, 1.5),
+                    (0.95, 0.7, 1.3),
+                    (1.19, 1.0, 1.4),
+                    (1.8, 1.1, 2.9),
+                    (1.25, 1.1, 1.4),
+                ] {
+                    let s = RatioState {
+                        intervals,
+                        events,
+                        ..state(estimate, low, high)
+                    };
+                    if let Some(f) = ratio_forecast(&s) {
+                        assert_eq!(Some(f.more_intervals), full(&s), "{s:?}");
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(checked > 50, "{checked}");
     }
 
     #[test]

@@ -74,13 +74,20 @@ pub fn is_anchor(t: usize) -> bool {
     a == t
 }
 
-/// The mixture's λ and φ values, computed once per search rather than at every evaluation
-/// (the exponentials were most of the cost on short series).
+/// The mixture's λ and φ values, computed once per process (see [`mixture`]) rather than at
+/// every evaluation or search (their exponentials were a large part of the cost on short
+/// series).
 struct Mixture {
     /// Bennett ladder: (λ, φ(λ)).
     ladder: [(f64, f64); RUNGS],
     /// Upper side only: (λ, φ(−λ)) of [`POISSON_RUNGS`].
     poisson: [(f64, f64); POISSON_RUNGS.len()],
+}
+
+/// The mixture's constants, computed on first use.
+fn mixture() -> &'static Mixture {
+    static MIXTURE: std::sync::OnceLock<Mixture> = std::sync::OnceLock::new();
+    MIXTURE.get_or_init(Mixture::new)
 }
 
 impl Mixture {
@@ -190,18 +197,67 @@ fn excess(mix: &Mixture, m: &Moments, side: Side, log_threshold: f64) -> (f64, f
     )
 }
 
+/// A first point for a search that starts at the end of the range: the normal approximation
+/// log r̂ ± z·se of the bound in u, with r̂ from the totals (events weighted by the share),
+/// se² = 1/E_c + 1/E_b (≈ 1/V, V the Fisher information of u at r̂) and z = √(2·log(K/α)),
+/// the radius at which one of the K equally weighted components alone reaches 1/α. It only
+/// saves the bisection steps from the far end of [R_MIN, R_MAX]: the search evaluates it like
+/// any other point. `None` when an arm has no events (no estimate).
+fn normal_guess(cells: &[RatioCell], side: Side, log_threshold: f64) -> Option<f64> {
+    let (mut ec, mut eb, mut canary_share, mut baseline_share) = (0.0, 0.0, 0.0, 0.0);
+    for c in cells {
+        ec += c.canary_events;
+        eb += c.events - c.canary_events;
+        canary_share += c.events * c.share;
+        baseline_share += c.events * (1.0 - c.share);
+    }
+    if !(ec > 0.0 && eb > 0.0 && canary_share > 0.0 && baseline_share > 0.0) {
+        return None;
+    }
+    let log_r = (ec / eb * baseline_share / canary_share).ln();
+    let components = match side {
+        Side::Upper => COMPONENTS,
+        Side::Lower => RUNGS,
+    };
+    let radius = (2.0 * (log_threshold + (components as f64).ln()) * (1.0 / ec + 1.0 / eb)).sqrt();
+    let u = match side {
+        Side::Upper => log_r + radius,
+        Side::Lower => log_r - radius,
+    };
+    u.is_finite().then_some(u)
+}
+
+/// A bound is a rejected point within `TOLERANCE·(1 + |log r0|)` of the root in log r0.
+const TOLERANCE: f64 = 1e-12;
+
 /// The bound of `side` over `cells`, searching only inside `[R_MIN, start]` (Upper) or
 /// `[start, R_MAX]` (Lower), where `start` is a point already known to be rejected (or the
 /// end of the range). Returns `None` when `start` is not rejected (nothing to move), else the
 /// rejected point nearest the root (or the range end when all of it is rejected).
-fn solve(cells: &[RatioCell], side: Side, start: f64, log_threshold: f64) -> Option<f64> {
-    let mix = Mixture::new();
-    let at = |u: f64| excess(&mix, &moments(cells, u.exp()), side, log_threshold);
+///
+/// The search keeps a bracket (rejected `hi`, not rejected `lo`) and steps from the last point
+/// it evaluated, on whichever side of the root that lies: Newton's step, corrected by the
+/// quadratic term with the curvature estimated from the change of slope between the last two
+/// points (for the first step, `curvature` carries the curvature per unit slope that the last
+/// search of this side ended with), and aimed half a tolerance past the root so that near it
+/// the point lands on the rejected side, which ends the search. A step leaving the bracket is
+/// replaced by bisection. The search ends when the bracket or the step from its rejected end
+/// is within the tolerance; a bound moves in about three passes over the cells.
+fn solve(
+    cells: &[RatioCell],
+    side: Side,
+    start: f64,
+    log_threshold: f64,
+    curvature: &mut f64,
+) -> Option<f64> {
+    let mix = mixture();
+    let at = |u: f64| excess(mix, &moments(cells, u.exp()), side, log_threshold);
     let (mut g, mut slope) = at(start.ln());
     if g < 0.0 {
         return None;
     }
-    // Work in x = ±u so the excess always increases in x and rejection is g ≥ 0.
+    // Work in x = ±u so the excess always increases in x and rejection is g ≥ 0 (the
+    // curvature per unit slope does not depend on the sign).
     let sign = if side == Side::Upper { 1.0 } else { -1.0 };
     slope *= sign;
     let far = match side {
@@ -212,27 +268,65 @@ fn solve(cells: &[RatioCell], side: Side, start: f64, log_threshold: f64) -> Opt
     // a rejected point (and spares a pass over the cells on every call).
     let mut hi = sign * start.ln(); // rejected
     let mut lo = sign * far.ln();
-    for _ in 0..200 {
-        let newton = if slope > 0.0 {
-            hi - g / slope
+    let tol = |x: f64| TOLERANCE * (1.0 + x.abs());
+    // The last point evaluated (`hi` if rejected, else `lo`) and the one before it.
+    let mut x = hi;
+    let mut prev: Option<(f64, f64)> = None;
+    if (start == R_MAX || start == R_MIN)
+        && let Some(guess) = normal_guess(cells, side, log_threshold).map(|u| sign * u)
+        && guess > lo
+        && guess < hi
+    {
+        let (gx, sx) = at(sign * guess);
+        if gx >= 0.0 {
+            hi = guess;
         } else {
-            f64::NAN
+            lo = guess;
+        }
+        prev = Some((x, slope));
+        (x, g, slope) = (guess, gx, sign * sx);
+    }
+    for _ in 0..200 {
+        let mut next = if slope > 0.0 { x - g / slope } else { f64::NAN };
+        if g >= 0.0 && slope > 0.0 && (next >= hi || hi - next <= tol(hi)) {
+            // At the rejected end a step below the tolerance (or one lost in rounding, as
+            // when g is exactly 0) means `hi` is the root to working precision.
+            break;
+        }
+        let c = match prev {
+            Some((xp, sp)) => {
+                let c = (slope - sp) / (x - xp);
+                if c.is_finite() {
+                    *curvature = c / slope;
+                }
+                c
+            }
+            None => *curvature * slope,
         };
-        let x = if newton > lo && newton < hi {
-            newton
+        if next.is_finite() && c.is_finite() {
+            // g(x + d) ≈ g + slope·d + c·d²/2: move Newton's point by the quadratic term
+            // when that is a small correction.
+            let d = next - x;
+            let correction = -0.5 * c * d * d / slope;
+            if correction.is_finite() && correction.abs() < 0.5 * d.abs() {
+                next += correction;
+            }
+        }
+        next += 0.5 * tol(x);
+        let xn = if next > lo && next < hi {
+            next
         } else {
             0.5 * (lo + hi)
         };
-        let step = hi - x;
-        let (gx, sx) = at(sign * x);
+        let (gx, sx) = at(sign * xn);
         if gx >= 0.0 {
-            hi = x;
-            g = gx;
-            slope = sign * sx;
+            hi = xn;
         } else {
-            lo = x;
+            lo = xn;
         }
-        if step <= 1e-12 * (1.0 + x.abs()) || hi - lo <= 1e-12 * (1.0 + hi.abs()) {
+        prev = Some((x, slope));
+        (x, g, slope) = (xn, gx, sign * sx);
+        if hi - lo <= tol(hi) {
             break;
         }
     }
@@ -241,13 +335,15 @@ fn solve(cells: &[RatioCell], side: Side, start: f64, log_threshold: f64) -> Opt
 
 /// The interval of one look alone, from scratch: (lower, upper), with 0 and ∞ for "no bound".
 pub fn own_interval(cells: &[RatioCell], log_threshold: f64) -> (f64, f64) {
-    let upper = solve(cells, Side::Upper, R_MAX, log_threshold).unwrap_or(f64::INFINITY);
-    let lower = solve(cells, Side::Lower, R_MIN, log_threshold).unwrap_or(0.0);
+    let mut curvature = [f64::NAN; 2];
+    let upper =
+        solve(cells, Side::Upper, R_MAX, log_threshold, &mut curvature[0]).unwrap_or(f64::INFINITY);
+    let lower = solve(cells, Side::Lower, R_MIN, log_threshold, &mut curvature[1]).unwrap_or(0.0);
     (lower, upper)
 }
 
 /// Running intersection of the per-look intervals over the anchored looks.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy)]
 pub struct RunningInterval {
     /// Largest lower bound so far (0: none).
     pub lower: f64,
@@ -255,6 +351,10 @@ pub struct RunningInterval {
     pub upper: f64,
     /// First anchored look (1-based) at which `lower > upper`.
     pub empty_at: Option<usize>,
+    /// Curvature per unit slope of each side's excess where its last search ended (upper,
+    /// lower): a starting estimate for the next search, which only affects how fast it
+    /// converges (NaN: none yet).
+    curvature: [f64; 2],
 }
 
 impl Default for RunningInterval {
@@ -263,7 +363,15 @@ impl Default for RunningInterval {
             lower: 0.0,
             upper: f64::INFINITY,
             empty_at: None,
+            curvature: [f64::NAN; 2],
         }
+    }
+}
+
+/// Equal when the intervals are (the search hints are not compared).
+impl PartialEq for RunningInterval {
+    fn eq(&self, other: &Self) -> bool {
+        (self.lower, self.upper, self.empty_at) == (other.lower, other.upper, other.empty_at)
     }
 }
 
@@ -277,11 +385,12 @@ impl RunningInterval {
         } else {
             R_MAX
         };
-        if let Some(u) = solve(cells, Side::Upper, start_u, log_threshold) {
+        let [curvature_u, curvature_l] = &mut self.curvature;
+        if let Some(u) = solve(cells, Side::Upper, start_u, log_threshold, curvature_u) {
             self.upper = self.upper.min(u);
         }
         let start_l = if self.lower > 0.0 { self.lower } else { R_MIN };
-        if let Some(l) = solve(cells, Side::Lower, start_l, log_threshold) {
+        if let Some(l) = solve(cells, Side::Lower, start_l, log_threshold, curvature_l) {
             self.lower = self.lower.max(l);
         }
         if self.empty_at.is_none() && self.lower > self.upper {
@@ -342,6 +451,47 @@ mod tests {
         let g = |r: f64, side| excess(&mix, &moments(&cells, r), side, thr).0;
         assert!(g(hi, Side::Upper) >= 0.0 && g(hi * (1.0 - 1e-9), Side::Upper) < 0.0);
         assert!(g(lo, Side::Lower) >= 0.0 && g(lo * (1.0 + 1e-9), Side::Lower) < 0.0);
+    }
+
+    #[test]
+    fn bounds_are_rejected_points_next_to_the_root_on_varied_data() {
+        // Shares, counts and ratios that make either side's excess convex or concave near its
+        // root, and searches from the range ends (with the normal-approximation first point).
+        let mix = Mixture::new();
+        for (events, ratio, share, n, alpha) in [
+            (3.0, 1.0, 0.5, 1, 0.05),
+            (20.0, 0.2, 0.1, 5, 0.05),
+            (200.0, 1.0, 0.02, 40, 0.01),
+            (5.0, 4.0, 0.3, 12, 0.2),
+            (1e4, 1.1, 0.1, 100, 0.05),
+            (50.0, 1e-3, 0.5, 3, 0.05),
+        ] {
+            let thr = (1.0_f64 / alpha).ln();
+            let q = ratio * share / (ratio * share + 1.0 - share);
+            let cells: Vec<RatioCell> = (0..n)
+                .map(|i| RatioCell {
+                    canary_events: (events * q + (i % 3) as f64 - 1.0).max(0.0).round(),
+                    events,
+                    share: share * (1.0 + 0.1 * (i % 4) as f64),
+                })
+                .collect();
+            let (lo, hi) = own_interval(&cells, thr);
+            let g = |r: f64, side| excess(&mix, &moments(&cells, r), side, thr).0;
+            if hi.is_finite() && hi > R_MIN {
+                assert!(g(hi, Side::Upper) >= 0.0, "{events} {ratio}: {hi}");
+                assert!(
+                    g(hi * (1.0 - 1e-10), Side::Upper) < 0.0,
+                    "{events} {ratio}: {hi}"
+                );
+            }
+            if lo > 0.0 && lo < R_MAX {
+                assert!(g(lo, Side::Lower) >= 0.0, "{events} {ratio}: {lo}");
+                assert!(
+                    g(lo * (1.0 + 1e-10), Side::Lower) < 0.0,
+                    "{events} {ratio}: {lo}"
+                );
+            }
+        }
     }
 
     #[test]
