@@ -190,12 +190,9 @@ pub enum NoReportLink {
 /// AnalysisTemplate says, after Argo's `{{args.*}}`), the fetched window and the variables,
 /// so `serve` judges the same data again and draws it look by look.
 pub fn report_link(base: &str, config: &PluginConfig, f: &Fetched) -> Result<String, NoReportLink> {
-    const CREDENTIAL_KEYS: [&str; 3] = ["headers", "bearer_token", "basic_auth"];
-    let carries_credentials = config
-        .link_config
-        .get("prometheus")
-        .and_then(|p| p.as_object())
-        .is_some_and(|p| CREDENTIAL_KEYS.iter().any(|k| p.contains_key(*k)));
+    let carries_credentials = config.analysis.prometheus.as_ref().is_some_and(|p| {
+        !p.headers.is_empty() || p.bearer_token.is_some() || p.basic_auth.is_some()
+    });
     if carries_credentials {
         return Err(NoReportLink::Credentials);
     }
